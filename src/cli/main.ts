@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * `gslb` command line: serve, check. Exit codes: 0 ok, 1 configuration or runtime error, 2 usage.
+ */
+import { parseArgs } from 'node:util'
+import { check } from './check.js'
+import { serve } from './serve.js'
+
+const USAGE = `Usage: gslb <command> [options]
+
+Commands:
+  serve   Run the DNS server (and, as configured, the rest of the stack)
+  check   Validate the configuration and zones; print file:line:col errors; exit 1 on error
+
+Options:
+  -c, --config FILE    configuration file (default: gslb.yaml)
+      --dns ADDR:PORT  DNS listen address, repeatable; replaces listen.dns from the file
+      --workers N      serve: processes sharing the listeners (default: 1)
+      --log-level L    fatal|error|warn|info|debug|trace (default: from the file, else info)
+  -h, --help           show this help
+`
+
+async function main (argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c', default: 'gslb.yaml' },
+        dns: { type: 'string', multiple: true },
+        workers: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    process.stderr.write(`gslb: ${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const command = positionals[0]
+  if (values.help === true || command === undefined) {
+    process.stdout.write(USAGE)
+    return command === undefined && values.help !== true ? 2 : 0
+  }
+  const common = { config: values.config, dns: values.dns, logLevel: values['log-level'] }
+  switch (command) {
+    case 'serve': {
+      const workers = values.workers === undefined ? 1 : Number(values.workers)
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        process.stderr.write(`gslb: --workers must be an integer from 1 to 64: got "${values.workers ?? ''}"\n`)
+        return 2
+      }
+      return await serve({ ...common, workers })
+    }
+    case 'check':
+      return await check(common)
+    default:
+      process.stderr.write(`gslb: unknown command "${command}"\n\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(code => {
+  // serve keeps running on success; any failure ends the process (workers included).
+  if (code !== 0) process.exit(code)
+}, err => {
+  process.stderr.write(`gslb: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+})

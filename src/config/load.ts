@@ -1,0 +1,161 @@
+/**
+ * The config pipeline: read `gslb.yaml` and every `zones/*.yaml` → validate each (collecting all
+ * issues) → link across files (duplicate zones) → a frozen GslbConfig. `gslb check`, startup and
+ * reload all call loadConfig(), so they accept and refuse exactly the same inputs.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join as joinPath, relative, resolve } from 'node:path'
+import { isIP } from 'node:net'
+import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
+import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
+import { Source, type YNode } from './source.js'
+import { readZoneFile } from './zone-file.js'
+
+export interface LoadOptions {
+  /** Replace `listen.dns` from the command line (`--dns`). */
+  readonly dnsListen?: readonly string[]
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+
+export const DNS_DEFAULTS = {
+  listen: [{ host: '127.0.0.1', port: 5300 }],
+  udpPayloadSize: 1232,
+  tcpIdleTimeoutMs: 10_000,
+  tcpIoTimeoutMs: 2_000,
+  maxTcpConnections: 1000,
+  queryLog: false,
+} as const satisfies DnsOptions
+
+/** Load and validate everything; throws ConfigError listing every issue found. */
+export async function loadConfig (file: string, opts: LoadOptions = {}): Promise<GslbConfig> {
+  const issues: ConfigIssue[] = []
+  const shown = displayPath(file)
+  const text = await readText(file, shown, issues)
+  if (text === undefined) throw new ConfigError(issues)
+  const src = new Source(shown, text, issues)
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log'])
+  if (top === undefined) throw new ConfigError(issues)
+
+  let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
+  if (top.has('listen')) {
+    const l = src.map(top.get('listen'), 'listen', ['dns'])
+    if (l?.has('dns') === true) listen = readListen(src, l.get('dns'), 'listen.dns')
+  }
+  if (opts.dnsListen !== undefined) {
+    const cli = new Source('--dns', '', issues)
+    listen = []
+    for (const text of opts.dnsListen) {
+      const a = parseListen(text)
+      if (typeof a === 'string') cli.error(undefined, '', ErrorCode.LISTEN, a)
+      else listen.push(a)
+    }
+  }
+  const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
+  let logLevel: GslbConfig['logLevel'] | undefined = 'info'
+  if (top.has('log')) {
+    const l = src.map(top.get('log'), 'log', ['level'])
+    if (l?.has('level') === true) logLevel = src.oneOf(l.get('level'), 'log.level', LOG_LEVELS)
+  }
+
+  const zonesDir = top.has('zones') ? src.string(top.get('zones'), 'zones') : 'zones'
+  const zones: ZoneConfig[] = []
+  if (zonesDir !== undefined) {
+    const dir = resolve(dirname(file), zonesDir)
+    let names: string[] = []
+    try {
+      names = (await readdir(dir)).filter(n => n.endsWith('.yaml') || n.endsWith('.yml')).sort()
+    } catch (err) {
+      src.error(top.get('zones'), 'zones', ErrorCode.FILE, `cannot read zone directory "${displayPath(dir)}": ${(err as Error).message}`)
+    }
+    for (const name of names) {
+      const path = joinPath(dir, name)
+      const zoneText = await readText(path, displayPath(path), issues)
+      if (zoneText === undefined) continue
+      const zsrc = new Source(displayPath(path), zoneText, issues)
+      if (zsrc.root === undefined && zsrc.issues.some(i => i.file === zsrc.file)) continue
+      const zone = readZoneFile(zsrc)
+      if (zone !== undefined) zones.push(zone)
+    }
+  }
+  linkZones(zones, issues)
+
+  if (issues.length > 0 || dns === undefined || logLevel === undefined) throw new ConfigError(issues)
+  return deepFreeze({ file: shown, dns, zones, logLevel })
+}
+
+function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {
+  if (!present) return { ...DNS_DEFAULTS, listen }
+  const f = src.map(node, 'dns', ['udp_payload_size', 'tcp_idle_timeout', 'tcp_io_timeout', 'max_tcp_connections', 'query_log'])
+  if (f === undefined) return undefined
+  const out = {
+    listen,
+    udpPayloadSize: f.has('udp_payload_size') ? src.integer(f.get('udp_payload_size'), 'dns.udp_payload_size', 512, 4096) : DNS_DEFAULTS.udpPayloadSize,
+    tcpIdleTimeoutMs: f.has('tcp_idle_timeout') ? src.duration(f.get('tcp_idle_timeout'), 'dns.tcp_idle_timeout', 100, 3_600_000) : DNS_DEFAULTS.tcpIdleTimeoutMs,
+    tcpIoTimeoutMs: f.has('tcp_io_timeout') ? src.duration(f.get('tcp_io_timeout'), 'dns.tcp_io_timeout', 50, 60_000) : DNS_DEFAULTS.tcpIoTimeoutMs,
+    maxTcpConnections: f.has('max_tcp_connections') ? src.integer(f.get('max_tcp_connections'), 'dns.max_tcp_connections', 1, 1_000_000) : DNS_DEFAULTS.maxTcpConnections,
+    queryLog: f.has('query_log') ? src.boolean(f.get('query_log'), 'dns.query_log') : DNS_DEFAULTS.queryLog,
+  }
+  for (const v of Object.values(out)) if (v === undefined) return undefined
+  return out as DnsOptions
+}
+
+function readListen (src: Source, node: YNode, path: string): ListenAddress[] | undefined {
+  const items = src.list(node, path)
+  if (items === undefined) return undefined
+  const out: ListenAddress[] = []
+  for (const item of items) {
+    const text = src.string(item.node, item.path)
+    if (text === undefined) continue
+    const a = parseListen(text)
+    if (typeof a === 'string') src.error(item.node, item.path, ErrorCode.LISTEN, a)
+    else out.push(a)
+  }
+  return out
+}
+
+/** `127.0.0.1:5300`, `[::1]:5300`. Returns an error message for bad input. */
+export function parseListen (text: string): ListenAddress | string {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim())
+  const host = m?.[1] ?? m?.[2]
+  const port = Number(m?.[3])
+  if (m === null || host === undefined) return `listen address must be ADDRESS:PORT or [IPv6]:PORT: got "${text}"`
+  if (isIP(host) === 0) return `listen address must be an IP address, not a host name: got "${host}"`
+  if (port > 65535) return `port must be 0-65535: got ${port}`
+  return { host, port }
+}
+
+function linkZones (zones: ZoneConfig[], issues: ConfigIssue[]): void {
+  const seen = new Map<string, ZoneConfig>()
+  for (const z of zones) {
+    const first = seen.get(z.name)
+    if (first !== undefined) {
+      issues.push({ file: z.file, line: z.line, col: z.col, path: 'zone', code: ErrorCode.DUPLICATE_ZONE,
+        message: `zone "${z.name}" is already defined in ${first.file}:${first.line}` })
+    } else {
+      seen.set(z.name, z)
+    }
+  }
+}
+
+async function readText (path: string, shown: string, issues: ConfigIssue[]): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    issues.push({ file: shown, line: 1, col: 1, path: '', code: ErrorCode.FILE, message: `cannot read file: ${(err as Error).message}` })
+    return undefined
+  }
+}
+
+function displayPath (path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel.startsWith('..') ? resolve(path) : rel
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

@@ -1,0 +1,35 @@
+/** IP address text ↔ bytes, for record data and ECS. Inputs are validated by node:net first. */
+import { isIPv4, isIPv6 } from 'node:net'
+
+export function ipToBytes (text: string): Buffer {
+  if (isIPv4(text)) return Buffer.from(text.split('.').map(Number))
+  if (!isIPv6(text)) throw new TypeError(`not an IP address: ${text}`)
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two hex groups first.
+  const t = text.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a: string, b: string, c: string, d: string) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
+  const [head = '', rest] = t.split('::')
+  const parse = (s: string): number[] => s === '' ? [] : s.split(':').map(h => parseInt(h, 16))
+  const h = parse(head)
+  const r = rest === undefined ? [] : parse(rest)
+  const groups = rest === undefined ? h : [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r]
+  const out = Buffer.alloc(16)
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2))
+  return out
+}
+
+export function bytesToIp (b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
+  const groups: string[] = []
+  for (let i = 0; i < 16; i += 2) groups.push((((b[i] as number) << 8) | (b[i + 1] as number)).toString(16))
+  // Compress the longest run of zero groups, as RFC 5952 asks.
+  let best = -1; let bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') { i++; continue }
+    let j = i
+    while (j < 8 && groups[j] === '0') j++
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i }
+    i = j
+  }
+  if (best === -1) return groups.join(':')
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`
+}

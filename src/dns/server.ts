@@ -1,0 +1,221 @@
+/**
+ * The DNS listeners: one UDP socket and one TCP server per listen address, each answering with
+ * respond() over the index its source currently holds. Every configured address is bound
+ * explicitly (wildcards are expanded to each interface address), so a reply always leaves from
+ * the address the query was sent to. Nothing a client sends can crash the process: the responder
+ * never throws on input, and a bug while answering becomes SERVFAIL plus one log line.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { createServer, isIPv6, type Server, type Socket } from 'node:net'
+import { networkInterfaces } from 'node:os'
+import type { DnsOptions, ListenAddress } from '../config/model.js'
+import type { Logger } from '../log.js'
+import type { AnswerIndex } from './answer-index.js'
+import { RCODE_NAME, TYPE_NAME } from './constants.js'
+import { readName } from './decode.js'
+import { respond, servfail, type ResponderOptions } from './responder.js'
+
+export interface IndexSource {
+  /** The index to answer from; read once per query. */
+  get: () => AnswerIndex
+}
+
+export interface BoundAddress { readonly proto: 'udp' | 'tcp', readonly host: string, readonly port: number }
+
+export interface DnsCounters {
+  queries: number
+  dropped: number
+  /** Responses by rcode (low 4 bits). */
+  rcodes: number[]
+  tcpConnections: number
+  tcpEvicted: number
+  tcpTimeouts: number
+  errors: number
+}
+
+export class DnsServer {
+  readonly #source: IndexSource
+  readonly #opts: DnsOptions
+  readonly #responder: ResponderOptions
+  readonly #log: Logger
+  readonly #udp: UdpSocket[] = []
+  readonly #tcp: Server[] = []
+  readonly #conns = new Set<TcpConnection>()
+  readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpTimeouts: 0, errors: 0 }
+  #lastErrorLog = 0
+
+  constructor (source: IndexSource, opts: DnsOptions, log: Logger) {
+    this.#source = source
+    this.#opts = opts
+    this.#responder = { udpPayloadSize: opts.udpPayloadSize }
+    this.#log = log
+  }
+
+  /** Bind every listener. UDP and TCP share a port, also when port 0 asks for a free one. */
+  async start (): Promise<BoundAddress[]> {
+    const bound: BoundAddress[] = []
+    for (const want of expandWildcards(this.#opts.listen, this.#log)) {
+      const udp = await this.#bindUdp(want)
+      const port = udp.address().port
+      const tcp = await this.#bindTcp({ host: want.host, port })
+      bound.push({ proto: 'udp', host: want.host, port }, { proto: 'tcp', host: want.host, port: (tcp.address() as { port: number }).port })
+    }
+    this.#log.info({ listeners: bound.map(b => `${b.proto}://${isIPv6(b.host) ? `[${b.host}]` : b.host}:${b.port}`) }, 'dns listening')
+    return bound
+  }
+
+  async close (): Promise<void> {
+    for (const c of this.#conns) c.socket.destroy()
+    await Promise.all([
+      ...this.#udp.map(s => new Promise<void>(resolve => s.close(() => resolve()))),
+      ...this.#tcp.map(s => new Promise<void>(resolve => s.close(() => resolve()))),
+    ])
+  }
+
+  /** Answer one message; never throws. */
+  answer (msg: Buffer, tcp: boolean, client: string): Buffer | undefined {
+    this.counters.queries++
+    let out: Buffer | undefined
+    try {
+      out = respond(msg, tcp, this.#source.get(), this.#responder)
+    } catch (err) {
+      this.counters.errors++
+      this.#logError(err, 'answer failed; sent SERVFAIL')
+      out = servfail(msg, tcp)
+    }
+    if (out === undefined) { this.counters.dropped++; return undefined }
+    const rcode = (out[(tcp ? 2 : 0) + 3] as number) & 0xf
+    ;(this.counters.rcodes[rcode] as number)++
+    if (this.#opts.queryLog) this.#logQuery(msg, out, tcp, client)
+    return out
+  }
+
+  #bindUdp (addr: ListenAddress): Promise<UdpSocket> {
+    return new Promise((resolve, reject) => {
+      const v6 = isIPv6(addr.host)
+      const sock = createSocket({ type: v6 ? 'udp6' : 'udp4', ...(v6 ? { ipv6Only: true } : {}), recvBufferSize: 1 << 22, sendBufferSize: 1 << 22 })
+      sock.once('error', reject)
+      sock.on('message', (msg, rinfo) => {
+        const out = this.answer(msg, false, rinfo.address)
+        if (out !== undefined) sock.send(out, rinfo.port, rinfo.address)
+      })
+      sock.bind({ address: addr.host, port: addr.port }, () => {
+        sock.off('error', reject)
+        sock.on('error', err => this.#logError(err, 'udp socket error'))
+        this.#udp.push(sock)
+        resolve(sock)
+      })
+    })
+  }
+
+  #bindTcp (addr: ListenAddress): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, socket => this.#accept(socket))
+      server.once('error', reject)
+      server.listen({ host: addr.host, port: addr.port, ipv6Only: true }, () => {
+        server.off('error', reject)
+        server.on('error', err => this.#logError(err, 'tcp server error'))
+        this.#tcp.push(server)
+        resolve(server)
+      })
+    })
+  }
+
+  #accept (socket: Socket): void {
+    if (this.#conns.size >= this.#opts.maxTcpConnections) {
+      // Over the cap: close the oldest idle connection to make room, else refuse this one.
+      let victim: TcpConnection | undefined
+      for (const c of this.#conns) if (c.idle) { victim = c; break }
+      if (victim === undefined) { socket.destroy(); this.counters.tcpEvicted++; return }
+      victim.socket.destroy()
+      this.counters.tcpEvicted++
+    }
+    this.counters.tcpConnections++
+    const conn = new TcpConnection(socket, this, this.#opts)
+    this.#conns.add(conn)
+    socket.once('close', () => this.#conns.delete(conn))
+  }
+
+  countTimeout (): void { this.counters.tcpTimeouts++ }
+
+  #logQuery (msg: Buffer, out: Buffer, tcp: boolean, client: string): void {
+    let qname = '?'
+    let qtype = 0
+    try {
+      const [name, end] = readName(msg, 12)
+      qname = name
+      qtype = msg.readUInt16BE(end)
+    } catch { /* malformed: logged as "?" */ }
+    const rcode = (out[(tcp ? 2 : 0) + 3] as number) & 0xf
+    this.#log.info({ client, proto: tcp ? 'tcp' : 'udp', qname, qtype: TYPE_NAME[qtype] ?? qtype, rcode: RCODE_NAME[rcode] ?? rcode }, 'query')
+  }
+
+  /** At most one error line per second, so a flood of bad input cannot flood the log. */
+  #logError (err: unknown, msg: string): void {
+    const now = Date.now()
+    if (now - this.#lastErrorLog < 1000) return
+    this.#lastErrorLog = now
+    this.#log.error({ err }, msg)
+  }
+}
+
+/**
+ * One TCP client: length-prefixed messages, pipelined, answered in order. An idle timeout after the
+ * last answer, and a shorter I/O timeout for a partial message that does not complete (slowloris).
+ */
+class TcpConnection {
+  readonly socket: Socket
+  readonly #server: DnsServer
+  readonly #ioTimeoutMs: number
+  #pending: Buffer | undefined
+  #ioTimer: NodeJS.Timeout | undefined
+
+  constructor (socket: Socket, server: DnsServer, opts: DnsOptions) {
+    this.socket = socket
+    this.#server = server
+    this.#ioTimeoutMs = opts.tcpIoTimeoutMs
+    socket.setTimeout(opts.tcpIdleTimeoutMs)
+    socket.on('timeout', () => { server.countTimeout(); socket.destroy() })
+    socket.on('data', chunk => this.#onData(chunk))
+    socket.on('drain', () => socket.resume())
+    socket.on('error', () => { /* resets and EPIPE from clients are normal */ })
+    socket.on('close', () => clearTimeout(this.#ioTimer))
+  }
+
+  get idle (): boolean { return this.#pending === undefined && this.socket.writableLength === 0 }
+
+  #onData (chunk: Buffer): void {
+    let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk])
+    while (buf.length >= 2) {
+      const len = buf.readUInt16BE(0)
+      if (len === 0) { this.socket.destroy(); return }
+      if (buf.length < 2 + len) break
+      const out = this.#server.answer(buf.subarray(2, 2 + len), true, this.socket.remoteAddress ?? '?')
+      buf = buf.subarray(2 + len)
+      if (out !== undefined && !this.socket.write(out)) this.socket.pause()
+    }
+    if (buf.length === 0) {
+      this.#pending = undefined
+      clearTimeout(this.#ioTimer)
+      this.#ioTimer = undefined
+    } else {
+      this.#pending = Buffer.from(buf)
+      this.#ioTimer ??= setTimeout(() => { this.#server.countTimeout(); this.socket.destroy() }, this.#ioTimeoutMs)
+    }
+  }
+}
+
+/** 0.0.0.0 and :: become every local address of that family (link-local IPv6 excluded). */
+function expandWildcards (listen: readonly ListenAddress[], log: Logger): ListenAddress[] {
+  const out: ListenAddress[] = []
+  for (const a of listen) {
+    if (a.host !== '0.0.0.0' && a.host !== '::') { out.push(a); continue }
+    const family = a.host === '::' ? 'IPv6' : 'IPv4'
+    const addrs = Object.values(networkInterfaces()).flat()
+      .filter(i => i !== undefined && i.family === family && !i.address.startsWith('fe80'))
+      .map(i => (i as { address: string }).address)
+    log.info({ wildcard: a.host, addresses: addrs }, 'binding each local address so replies leave from the address queried')
+    for (const host of addrs) out.push({ host, port: a.port })
+  }
+  return out
+}

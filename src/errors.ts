@@ -1,0 +1,54 @@
+/**
+ * The error catalogue: every condition an operator acts on has a stable code here, documented in
+ * docs/errors.md (a test keeps the two in step). Codes are API: never renumber or reuse one.
+ */
+
+export const ErrorCode = {
+  YAML: 'GSLB_E_YAML',
+  FILE: 'GSLB_E_FILE',
+  UNKNOWN_KEY: 'GSLB_E_UNKNOWN_KEY',
+  REQUIRED: 'GSLB_E_REQUIRED',
+  TYPE: 'GSLB_E_TYPE',
+  VALUE: 'GSLB_E_VALUE',
+  ADDRESS: 'GSLB_E_ADDRESS',
+  NAME: 'GSLB_E_NAME',
+  LISTEN: 'GSLB_E_LISTEN',
+  DUPLICATE_ZONE: 'GSLB_E_DUPLICATE_ZONE',
+  DUPLICATE_OWNER: 'GSLB_E_DUPLICATE_OWNER',
+  CNAME_CONFLICT: 'GSLB_E_CNAME_CONFLICT',
+  OUT_OF_ZONE: 'GSLB_E_OUT_OF_ZONE',
+  OCCLUDED: 'GSLB_E_OCCLUDED',
+  REF: 'GSLB_E_REF',
+  DUPLICATE_TARGET: 'GSLB_E_DUPLICATE_MEMBER',
+  STATE_FILE: 'GSLB_E_STATE_FILE',
+} as const
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+
+/** One problem found in the configuration, located in its source file. */
+export interface ConfigIssue {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  /** Field path inside the file, such as `records.www.A[1]`. Empty for file-level problems. */
+  readonly path: string
+  readonly code: ErrorCode
+  readonly message: string
+}
+
+/** `file:line:col: path: message [CODE]`, the form editors and CI logs understand. */
+export function formatIssue (issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.col}`
+  const path = issue.path === '' ? '' : `${issue.path}: `
+  return `${where}: ${path}${issue.message} [${issue.code}]`
+}
+
+/** Thrown when a configuration cannot be loaded; carries every issue found, not only the first. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[]
+  constructor (issues: readonly ConfigIssue[]) {
+    super(`${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` +
+      issues.map(formatIssue).join('\n'))
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
