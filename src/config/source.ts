@@ -7,6 +7,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Scalar } from 'yaml'
 import { ErrorCode, type ConfigIssue } from '../errors.js'
 
+/** A value node; `null` is a key with no value, `undefined` a key that is absent. */
 export type YNode = Node | null | undefined
 
 export class Source {
@@ -45,6 +46,7 @@ export class Source {
    */
   map (node: YNode, path: string, allowed: readonly string[]): Fields | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     if (!isMap(node)) {
       this.error(node, path, ErrorCode.TYPE, `must be a mapping: got ${describe(node)}`)
       return undefined
@@ -70,6 +72,7 @@ export class Source {
   /** A mapping whose keys are names chosen by the user (zone owners, pool names). */
   entries (node: YNode, path: string): Array<{ key: string, keyNode: Node, value: YNode }> | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     if (!isMap(node)) {
       this.error(node, path, ErrorCode.TYPE, `must be a mapping: got ${describe(node)}`)
       return undefined
@@ -89,6 +92,7 @@ export class Source {
   /** A sequence; a single scalar or mapping counts as a list of one when `single` is true. */
   list (node: YNode, path: string, single = true): Array<{ node: YNode, path: string }> | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     if (isSeq(node)) return node.items.map((item, i) => ({ node: item as YNode, path: `${path}[${i}]` }))
     if (single && node !== null && node !== undefined) return [{ node, path }]
     this.error(node, path, ErrorCode.TYPE, `must be a list: got ${describe(node)}`)
@@ -97,6 +101,7 @@ export class Source {
 
   string (node: YNode, path: string): string | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) {
       return String(node.value)
     }
@@ -106,6 +111,7 @@ export class Source {
 
   boolean (node: YNode, path: string): boolean | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     if (isScalar(node) && typeof node.value === 'boolean') return node.value
     this.error(node, path, ErrorCode.TYPE, `must be true or false: got ${describe(node)}`)
     return undefined
@@ -113,6 +119,7 @@ export class Source {
 
   integer (node: YNode, path: string, min: number, max: number): number | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     const value = isScalar(node) ? node.value : undefined
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       this.error(node, path, ErrorCode.TYPE, `must be an integer: got ${describe(node)}`)
@@ -128,6 +135,7 @@ export class Source {
   /** `250ms`, `2s`, `1m`, `1h`: returns milliseconds. A bare number is refused: units are required. */
   duration (node: YNode, path: string, minMs: number, maxMs: number): number | undefined {
     node = deref(node)
+    if (node === undefined) return undefined // absent: require() already reported it
     const text = isScalar(node) ? String(node.value) : undefined
     const m = text === undefined ? null : /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)
     if (m === null) {

@@ -1,0 +1,68 @@
+/** Start a real server from inline YAML in a temporary directory, on a free loopback port. */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { Gslb } from '../../src/app.js'
+import { silentLogger } from '../../src/log.js'
+
+export interface Stack {
+  readonly app: Gslb
+  readonly dir: string
+  readonly port: number
+  close: () => Promise<void>
+}
+
+/** `files` maps relative paths to contents; `gslb.yaml` defaults to listening on 127.0.0.1:0. */
+export async function writeConfig (files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gslb-test-'))
+  const all = { 'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\nzones: zones/\n', ...files }
+  for (const [path, text] of Object.entries(all)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true })
+    await writeFile(join(dir, path), text)
+  }
+  await mkdir(join(dir, 'zones'), { recursive: true })
+  return dir
+}
+
+export async function startStack (files: Record<string, string>): Promise<Stack> {
+  const dir = await writeConfig(files)
+  const app = await Gslb.load(join(dir, 'gslb.yaml'), silentLogger)
+  const bound = await app.start()
+  return {
+    app,
+    dir,
+    port: (bound[0] as { port: number }).port,
+    close: async () => { await app.close(); await rm(dir, { recursive: true, force: true }) },
+  }
+}
+
+/** A zone used by the protocol tests: every record type, a CNAME chain, a wildcard, a delegation. */
+export const TEST_ZONE = `
+zone: example.test
+ttl: 3600
+soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1, refresh: 7200, retry: 900, expire: 1209600, minimum: 300 }
+records:
+  "@":
+    NS: [ns1.example.test, ns2.example.test]
+    MX: [{ priority: 10, host: mail.example.test }]
+    TXT: "v=spf1 -all"
+    CAA: [{ tag: issue, value: ca.example.net }]
+  ns1: { A: 192.0.2.53 }
+  ns2: { A: 192.0.2.54, AAAA: "2001:db8::54" }
+  mail: { A: 192.0.2.25 }
+  www: { A: [192.0.2.10, 192.0.2.11], AAAA: "2001:db8::10", ttl: 60 }
+  alias: { CNAME: www.example.test }
+  alias2: { CNAME: alias.example.test }
+  dangling: { CNAME: missing.example.test }
+  outside: { CNAME: www.example.org }
+  loop1: { CNAME: loop2.example.test }
+  loop2: { CNAME: loop1.example.test }
+  deep.ent.empty: { A: 192.0.2.99 }
+  _sip._tcp: { SRV: [{ priority: 1, weight: 2, port: 5060, target: mail.example.test }] }
+  "*.wild": { A: 192.0.2.80, TXT: wildcard }
+  "*.cn": { CNAME: www.example.test }
+  ptr: { PTR: www.example.test }
+  big: { TXT: [${Array.from({ length: 12 }, (_, i) => `"${String(i).padStart(2, '0')}${'x'.repeat(140)}"`).join(', ')}] }
+  sub: { NS: [ns.sub.example.test, ns.example.org] }
+  ns.sub: { A: 192.0.2.60 }
+`
