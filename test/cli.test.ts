@@ -1,0 +1,136 @@
+/**
+ * The `gslb` command as a user runs it: child processes, real sockets, exit codes, signals.
+ */
+import assert from 'node:assert/strict'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { decodeMessage } from '../src/dns/decode.js'
+import { buildQuery, udpExchange } from './helpers/dns.js'
+import { writeConfig } from './helpers/stack.js'
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.js')
+const ZONE = (address: string): string => `zone: example.test
+soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
+records:
+  "@": { NS: [ns1.example.test] }
+  ns1: { A: 192.0.2.53 }
+  www: { A: ${address} }
+`
+
+function run (args: string[], cwd: string): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [MAIN, ...args], { cwd }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
+    })
+  })
+}
+
+/** Start `gslb serve` and wait for the "zones loaded" log line(s). */
+async function serve (cwd: string, args: string[], readyLines = 1): Promise<{ proc: ChildProcess, log: string[] }> {
+  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const log: string[] = []
+  let ready = 0
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${log.join('')}`)), 10_000)
+    proc.stdout?.on('data', (d: Buffer) => {
+      log.push(d.toString())
+      ready += d.toString().split('\n').filter(l => l.includes('"zones loaded"')).length
+      if (ready >= readyLines) { clearTimeout(timer); resolve() }
+    })
+    proc.on('exit', code => { clearTimeout(timer); reject(new Error(`exited ${code}: ${log.join('')}`)) })
+  })
+  return { proc, log }
+}
+
+async function stop (proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return
+  proc.kill('SIGTERM')
+  await once(proc, 'exit')
+}
+
+async function waitFor (what: () => Promise<boolean>, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs
+  while (Date.now() < end) {
+    if (await what()) return
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  assert.fail('condition not reached in time')
+}
+
+function freePort (): number {
+  return 20000 + Math.floor(Math.random() * 20000)
+}
+
+async function answer (port: number): Promise<string | undefined> {
+  const r = await udpExchange(port, buildQuery({ name: 'www.example.test' }), '127.0.0.1', 500)
+  return r === undefined ? undefined : decodeMessage(r).answer[0]?.data
+}
+
+describe('gslb check', () => {
+  test('exits 0 on a valid configuration', async () => {
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.1') })
+    const r = await run(['check'], dir)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /ok \(1 zone, 4 records\)/)
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('exits 1 and names file:line:col for a broken zone', async () => {
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.999') })
+    const r = await run(['check', '-c', 'gslb.yaml'], dir)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^zones\/z\.yaml:6:13: records\.www\.A: invalid IPv4 address: got "192\.0\.2\.999" \[GSLB_E_ADDRESS\]$/m)
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('exits 2 on a usage error', async () => {
+    const r = await run(['frobnicate'], process.cwd())
+    assert.equal(r.code, 2)
+  })
+})
+
+describe('gslb serve', () => {
+  test('answers on the --dns address; SIGHUP reloads; a bad reload keeps the old zone serving', async () => {
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.1') })
+    const port = freePort()
+    const { proc, log } = await serve(dir, ['--dns', `127.0.0.1:${port}`])
+    try {
+      assert.equal(await answer(port), '192.0.2.1')
+      await writeFile(join(dir, 'zones/z.yaml'), ZONE('192.0.2.2'))
+      proc.kill('SIGHUP')
+      await waitFor(async () => await answer(port) === '192.0.2.2', 5000)
+      await writeFile(join(dir, 'zones/z.yaml'), ZONE('not-an-address'))
+      proc.kill('SIGHUP')
+      await waitFor(async () => log.join('').includes('reload failed'), 5000)
+      assert.equal(await answer(port), '192.0.2.2')
+    } finally {
+      await stop(proc)
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('--workers 2 starts two processes that share the listeners', async () => {
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.7') })
+    const port = freePort()
+    const { proc } = await serve(dir, ['--dns', `127.0.0.1:${port}`, '--workers', '2'], 2)
+    try {
+      for (let i = 0; i < 20; i++) assert.equal(await answer(port), '192.0.2.7')
+    } finally {
+      await stop(proc)
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('exits 1 when the configuration is invalid, also with workers', async () => {
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.300') })
+    for (const extra of [[], ['--workers', '2']]) {
+      const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${freePort()}`, ...extra], { cwd: dir, stdio: 'ignore' })
+      const [code] = await once(proc, 'exit') as [number]
+      assert.equal(code, 1)
+    }
+    await rm(dir, { recursive: true, force: true })
+  })
+})
