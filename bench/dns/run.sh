@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# DNS benchmark: gslb against NSD (Debian package) on the same static zone, in one run.
+#
+#   bash bench/dns/run.sh [--duration SECONDS] [--runs N]
+#
+# Each server is pinned to core 0 and dnsperf to core 1. For each server and query set:
+#   1. N saturation runs (dnsperf -c 20 -q 500); the median qps is the result;
+#   2. one run at 80% of that median (-Q), per-query latencies from dnsperf -v → p50/p99 and loss;
+#   3. peak RSS of the server process (VmHWM).
+# Prints a markdown table and the gslb/NSD ratio. Loopback only; every run is bounded by -l.
+# Needs: nsd, dnsperf, dig (apt-get install nsd dnsperf dnsutils), and `npm run build` done.
+set -euo pipefail
+
+DURATION=10
+RUNS=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--duration SECONDS] [--runs N]" >&2; exit 2 ;;
+  esac
+done
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+NSD_PORT=25353
+GSLB_PORT=25354
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+for tool in nsd dnsperf dig taskset; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nsd dnsperf dnsutils" >&2; exit 1; }
+done
+[ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build --silent)
+
+wait_ready() { # port name
+  for _ in $(seq 50); do
+    dig @127.0.0.1 -p "$1" +time=1 +tries=1 +short www.bench.test >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "$2 did not start" >&2; exit 1
+}
+
+start_nsd() {
+  cat > "$tmp/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1@$NSD_PORT
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "$here"
+  pidfile: "$tmp/nsd.pid"
+  database: ""
+  zonelistfile: "$tmp/zone.list"
+  xfrdfile: "$tmp/xfrd.state"
+  logfile: "$tmp/nsd.log"
+  verbosity: 0
+  # NSD rate-limits 200 qps per /24 by default; one load generator on 127.0.0.1 would hit it.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: bench.test
+  zonefile: bench.test.zone
+EOF
+  taskset -c 0 nsd -d -c "$tmp/nsd.conf" &
+  pids+=($!)
+  wait_ready "$NSD_PORT" nsd
+  # nsd -d forks a server child; measure the process that answers.
+  server_pid=$(pgrep -P "$!" nsd | tail -n 1 || echo "$!")
+  [ -n "$server_pid" ] || server_pid=$!
+}
+
+start_gslb() {
+  taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --dns "127.0.0.1:$GSLB_PORT" --log-level warn &
+  pids+=($!)
+  server_pid=$!
+  wait_ready "$GSLB_PORT" gslb
+}
+
+saturate() { # port queryfile → qps lost%
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$DURATION" -c 20 -q 500 -T 1 2>/dev/null |
+    awk '/Queries per second/ {q=$4} /Queries lost/ {gsub(/[()%]/,"",$4); l=$4} END {printf "%.0f %s\n", q, l}'
+}
+
+fixed_rate() { # port queryfile rate → p50_ms p99_ms lost%
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$DURATION" -c 20 -q 500 -T 1 -Q "$3" -v 2>/dev/null > "$tmp/verbose.txt"
+  local lost
+  lost=$(awk '/Queries lost/ {gsub(/[()%]/,"",$4); print $4}' "$tmp/verbose.txt")
+  awk '$1 == ">" {print $NF}' "$tmp/verbose.txt" | sort -g > "$tmp/lat.txt"
+  awk -v lost="$lost" '{a[NR]=$1} END {
+    if (NR == 0) { print "- - " lost; exit }
+    p50=a[int(NR*0.50)>0?int(NR*0.50):1]; p99=a[int(NR*0.99)>0?int(NR*0.99):1]
+    printf "%.3f %.3f %s\n", p50*1000, p99*1000, lost }' "$tmp/lat.txt"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+rows=()
+declare -A result
+measure() { # label port queryfile
+  local label="$1" port="$2" qfile="$3" all="" lostmax=0
+  for _ in $(seq "$RUNS"); do
+    read -r q l < <(saturate "$port" "$qfile")
+    all+="$q"$'\n'
+    lostmax=$(awk -v a="$lostmax" -v b="$l" 'BEGIN {print (b > a) ? b : a}')
+  done
+  local med
+  med=$(printf '%s' "$all" | median)
+  local rate=$(( med * 8 / 10 ))
+  read -r p50 p99 lost80 < <(fixed_rate "$port" "$qfile" "$rate")
+  local rss
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status" 2>/dev/null || echo "?")
+  result[$label]=$med
+  rows+=("| $label | $med | $(printf '%s' "$all" | tr '\n' ' ' | sed 's/ $//') | $lostmax% | $rate | $lost80% | $p50 | $p99 | $rss |")
+}
+
+start_nsd
+measure "NSD $(nsd -v 2>&1 | awk 'NR==1 {print $3}') (static A)" "$NSD_PORT" "$here/queries-static.txt"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+
+start_gslb
+measure "gslb (static A)" "$GSLB_PORT" "$here/queries-static.txt"
+
+nsd_label=$(for k in "${!result[@]}"; do echo "$k"; done | grep '^NSD')
+echo "dnsperf $(dnsperf -h 2>&1 | awk '/Version/ {print $2}'), ${DURATION}s per run, $RUNS saturation runs each, node $(node -v), $(date -u +%Y-%m-%d)"
+echo
+echo "| server (case) | qps, median | qps, each run | max loss at saturation | 80% rate (qps) | loss at 80% | p50 ms at 80% | p99 ms at 80% | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for r in "${rows[@]}"; do echo "$r"; done
+echo
+for k in "${!result[@]}"; do
+  [ "$k" = "$nsd_label" ] && continue
+  awk -v a="${result[$k]}" -v b="${result[$nsd_label]}" -v k="$k" 'BEGIN {printf "ratio %s / NSD: %.2f\n", k, a/b}'
+done

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Interop checks with real DNS tools against the bundled zones: dig, kdig, and an unbound resolver
+# that resolves example.test through a stub-zone pointing at gslb. Runs itself inside a private
+# network namespace (unshare --net) so that no tool can send a packet off this machine.
+# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound; root for unshare. Exit 1 on any failure.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+
+if [ "${GSLB_INTEROP_NETNS:-}" != 1 ]; then
+  exec unshare --net env GSLB_INTEROP_NETNS=1 bash "$0" "$@"
+fi
+ip link set lo up
+
+tmp="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+expect() { # name command pattern
+  local out
+  out="$(eval "$2" 2>&1 || true)"
+  if grep -Eq -- "$3" <<<"$out"; then pass "$1"; else fail "$1" "expected /$3/ in: $(head -c 400 <<<"$out")"; fi
+}
+
+PORT=5300
+node "$root/dist/src/cli/main.js" serve -c "$root/gslb.yaml" --dns "127.0.0.1:$PORT" --log-level warn &
+pids+=($!)
+for _ in $(seq 50); do dig @127.0.0.1 -p $PORT +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
+
+D="dig @127.0.0.1 -p $PORT +norec +time=2 +tries=1"
+K="kdig @127.0.0.1 -p $PORT +norec +time=2 +retry=0"
+expect "dig A www"               "$D www.example.test A"                 "status: NOERROR.*|flags: qr aa"
+expect "dig A www answers"       "$D +short www.example.test A"          "^192\.0\.2\.1[012]$"
+expect "dig AAAA via CNAME"      "$D +short dl.example.test AAAA"        "2001:db8::10"
+expect "dig NXDOMAIN + SOA"      "$D nope.example.test"                  "status: NXDOMAIN"
+expect "dig NODATA has SOA"      "$D www.example.test TXT"               "IN[[:space:]]+SOA"
+expect "dig referral AA=0"       "$D host.lab.example.test"              "flags: qr;"
+expect "dig REFUSED outside"     "$D www.example.org"                    "status: REFUSED"
+expect "dig TCP"                 "$D +tcp +short example.test MX"        "^10 mail\.example\.test\.$"
+expect "dig EDNS version 1"      "$D +edns=1 +noednsnegotiation www.example.test" "status: BADVERS"
+expect "dig ECS echo"            "$D +subnet=198.51.100.0/24 www.example.test" "CLIENT-SUBNET: 198\.51\.100\.0/24/0"
+expect "dig ECS IPv6 /56 echo"   "$D +subnet=2001:db8:0:100::/56 www.example.test" "CLIENT-SUBNET: 2001:db8:0:100::/56/0"
+expect "dig 0x20 case kept"      "$D WwW.ExAmPlE.tEsT"                   "^WwW\.ExAmPlE\.tEsT\."
+expect "dig AXFR refused"        "$D +tcp example.test AXFR"             "Transfer failed|REFUSED"
+expect "kdig A"                  "$K www.example.test"                   "status: NOERROR"
+expect "kdig TCP"                "$K +tcp www.example.test AAAA"         "2001:db8::10"
+expect "kdig NSID ignored"       "$K +nsid www.example.test"             "status: NOERROR"
+expect "dig NOTIFY: NOTIMP"       "$D +opcode=notify example.test SOA"    "opcode: NOTIFY, status: NOTIMP"
+expect "kdig wildcard"           "$K a.b.apps.example.test"              "192\.0\.2\.80"
+
+# unbound as a real resolver with a stub zone pointing at us.
+cat > "$tmp/unbound.conf" <<CONF
+server:
+  interface: 127.0.0.1@5399
+  port: 5399
+  do-ip6: no
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  username: ""
+  chroot: ""
+  directory: "$tmp"
+  pidfile: "$tmp/unbound.pid"
+  do-not-query-localhost: no
+  module-config: "iterator"
+  local-zone: "test." nodefault
+  qname-minimisation: no
+  verbosity: 1
+remote-control:
+  control-enable: no
+stub-zone:
+  name: "example.test"
+  stub-addr: 127.0.0.1@$PORT
+CONF
+unbound -c "$tmp/unbound.conf" &
+pids+=($!)
+for _ in $(seq 50); do dig @127.0.0.1 -p 5399 +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
+R="dig @127.0.0.1 -p 5399 +time=3 +tries=1"
+expect "unbound A"               "$R +short www.example.test"            "^192\.0\.2\.1[012]$"
+expect "unbound CNAME chain"     "$R dl.example.test AAAA"               "dl\.example\.test\..*CNAME.*www\.example\.test\.|2001:db8::10"
+expect "unbound MX"              "$R +short example.test MX"             "^10 mail\.example\.test\.$"
+expect "unbound NXDOMAIN"        "$R nope.example.test"                  "status: NXDOMAIN"
+expect "unbound wildcard"        "$R +short x.apps.example.test"         "^192\.0\.2\.80$"
+expect "unbound SRV"             "$R +short _sip._tcp.example.test SRV"  "^10 5 5060 mail\.example\.test\.$"
+
+echo
+if [ "$fails" -gt 0 ]; then echo "interop: $fails failed"; exit 1; fi
+echo "interop: all passed"
