@@ -1,50 +1,86 @@
 /**
- * Composition: config → compiled answers → listeners. Owns the current AnswerIndex and swaps it
- * whole on reload; a reload that fails leaves the running configuration serving.
+ * Composition: config → the shared core (health, admin state, snapshots) → compiled DNS answers →
+ * listeners. Front ends read one `Serving` object per query: the answers compiled for a config
+ * and the core's latest snapshot of that same config, swapped together. A reload that fails
+ * leaves everything serving as it was.
  */
+import { dirname } from 'node:path'
+import { AdminServer } from './admin/server.js'
 import type { GslbConfig } from './config/model.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
-import { compileAnswers, type AnswerIndex } from './dns/answer-index.js'
+import { systemClock, type Clock } from './core/clock.js'
+import { GslbCore, type CoreOptions } from './core/core.js'
+import { compileAnswers, type AnswerIndex, type PoolShape } from './dns/answer-index.js'
+import type { Serving } from './dns/responder.js'
 import { DnsServer, type BoundAddress } from './dns/server.js'
 import type { Logger } from './log.js'
 
+export interface AppOptions extends LoadOptions {
+  readonly clock?: Clock
+  readonly probeFor?: CoreOptions['probeFor']
+}
+
 export class Gslb {
-  #config: GslbConfig
-  #index: AnswerIndex
+  readonly core: GslbCore
   readonly dns: DnsServer
+  readonly admin: AdminServer | undefined
+  #answers: { config: GslbConfig, index: AnswerIndex }
+  #serving: Serving
   readonly #file: string
-  readonly #loadOptions: LoadOptions
+  readonly #options: AppOptions
   readonly #log: Logger
 
-  private constructor (file: string, loadOptions: LoadOptions, config: GslbConfig, log: Logger) {
+  private constructor (file: string, options: AppOptions, config: GslbConfig, log: Logger) {
     this.#file = file
-    this.#loadOptions = loadOptions
-    this.#config = config
+    this.#options = options
     this.#log = log
-    this.#index = compileAnswers(config.zones)
-    this.dns = new DnsServer({ get: () => this.#index }, config.dns, log.child({ mod: 'dns' }))
+    this.core = new GslbCore(config, {
+      clock: options.clock ?? systemClock,
+      log: log.child({ mod: 'core' }),
+      baseDir: dirname(file),
+      ...(options.probeFor === undefined ? {} : { probeFor: options.probeFor }),
+    })
+    this.#answers = { config, index: compileAnswers(config.zones, poolShapes(config)) }
+    this.#serving = { answers: this.#answers.index, pools: this.core.snapshot.pools }
+    this.core.onPublish(s => {
+      if (s.config !== this.#answers.config) this.#answers = { config: s.config, index: compileAnswers(s.config.zones, poolShapes(s.config)) }
+      this.#serving = { answers: this.#answers.index, pools: s.pools }
+    })
+    this.dns = new DnsServer({ get: () => this.#serving }, config.dns, log.child({ mod: 'dns' }))
+    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this, config.adminListen, log.child({ mod: 'admin' }))
   }
 
   /** Load and compile; throws ConfigError with every problem found. */
-  static async load (file: string, log: Logger, loadOptions: LoadOptions = {}): Promise<Gslb> {
-    return new Gslb(file, loadOptions, await loadConfig(file, loadOptions), log)
+  static async load (file: string, log: Logger, options: AppOptions = {}): Promise<Gslb> {
+    const config = await loadConfig(file, options)
+    return new Gslb(file, options, config, log)
   }
 
-  get config (): GslbConfig { return this.#config }
+  get config (): GslbConfig { return this.core.config }
 
+  /**
+   * Load admin state, run the first round of health checks (bounded by health.startup_wait), then
+   * open the listeners: answers never go out before the health state is known or the wait is over.
+   */
   async start (): Promise<BoundAddress[]> {
+    await this.core.start()
     const bound = await this.dns.start()
-    this.#log.info({ zones: this.#config.zones.map(z => ({ zone: z.name, owners: z.owners.length, records: countRecords(z) })) }, 'zones loaded')
+    if (this.admin !== undefined) bound.push(await this.admin.start())
+    const config = this.config
+    this.#log.info({
+      zones: config.zones.map(z => ({ zone: z.name, owners: z.owners.length, records: countRecords(z) })),
+      pools: config.pools.map(p => ({ pool: p.name, members: p.members.length, policy: p.policy })),
+    }, 'zones loaded')
     return bound
   }
 
   /** Re-read the configuration; on error keep the current one. Listener changes need a restart. */
   async reload (): Promise<boolean> {
     try {
-      const next = await loadConfig(this.#file, this.#loadOptions)
-      this.#index = compileAnswers(next.zones)
-      this.#config = next
-      this.#log.info({ zones: next.zones.length }, 'configuration reloaded')
+      const next = await loadConfig(this.#file, this.#options)
+      compileAnswers(next.zones, poolShapes(next)) // fail here, before anything is swapped
+      this.core.applyConfig(next)
+      this.#log.info({ zones: next.zones.length, pools: next.pools.length }, 'configuration reloaded')
       return true
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'reload failed; the previous configuration keeps serving')
@@ -53,8 +89,17 @@ export class Gslb {
   }
 
   async close (): Promise<void> {
-    await this.dns.close()
+    this.core.stop()
+    await Promise.all([this.dns.close(), this.admin?.close()])
   }
+}
+
+export function poolShapes (config: GslbConfig): PoolShape[] {
+  return config.pools.map(p => ({
+    name: p.name,
+    kind: p.members.some(m => m.host !== undefined) ? 'host' : 'address',
+    hasV4: p.members.some(m => m.family === 4),
+  }))
 }
 
 function countRecords (z: GslbConfig['zones'][number]): number {

@@ -19,6 +19,8 @@ export const ErrorCode = {
   OUT_OF_ZONE: 'GSLB_E_OUT_OF_ZONE',
   OCCLUDED: 'GSLB_E_OCCLUDED',
   REF: 'GSLB_E_REF',
+  DUPLICATE_MEMBER: 'GSLB_E_DUPLICATE_MEMBER',
+  STATE_FILE: 'GSLB_E_STATE_FILE',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

@@ -74,7 +74,7 @@ describe('gslb check', () => {
     const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.1') })
     const r = await run(['check'], dir)
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /ok \(1 zone, 4 records\)/)
+    assert.match(r.stdout, /ok \(1 zone, 4 records, 0 pools, 0 checks\)/)
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -1,20 +1,24 @@
 /** `gslb check`: the startup pipeline without listeners; prints every issue, exit 1 on any. */
 import { loadConfig } from '../config/load.js'
+import { poolShapes } from '../app.js'
+import type { LoadOptions } from '../config/load.js'
 import { compileAnswers } from '../dns/answer-index.js'
 import { ConfigError, formatIssue } from '../errors.js'
 
 export interface CommonOptions {
   readonly config: string
   readonly dns: readonly string[] | undefined
+  readonly admin: string | undefined
   readonly logLevel: string | undefined
 }
 
 export async function check (opts: CommonOptions): Promise<number> {
   try {
-    const config = await loadConfig(opts.config, opts.dns === undefined ? {} : { dnsListen: opts.dns })
-    compileAnswers(config.zones)
+    const config = await loadConfig(opts.config, loadOptions(opts))
+    compileAnswers(config.zones, poolShapes(config))
     const records = config.zones.reduce((n, z) => n + z.owners.reduce((m, o) => m + o.rrsets.reduce((k, s) => k + s.rdata.length, 0), 0), 0)
-    process.stdout.write(`${config.file}: ok (${config.zones.length} zone${config.zones.length === 1 ? '' : 's'}, ${records} records)\n`)
+    const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`
+    process.stdout.write(`${config.file}: ok (${plural(config.zones.length, 'zone')}, ${plural(records, 'record')}, ${plural(config.pools.length, 'pool')}, ${plural(config.checks.length, 'check')})\n`)
     return 0
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
@@ -22,4 +26,8 @@ export async function check (opts: CommonOptions): Promise<number> {
     process.stderr.write(`${err.issues.length} error${err.issues.length === 1 ? '' : 's'}\n`)
     return 1
   }
+}
+
+export function loadOptions (opts: CommonOptions): LoadOptions {
+  return { ...(opts.dns === undefined ? {} : { dnsListen: opts.dns }), ...(opts.admin === undefined ? {} : { adminListen: opts.admin }) }
 }

@@ -3,6 +3,7 @@
  * `gslb` command line: serve, check. Exit codes: 0 ok, 1 configuration or runtime error, 2 usage.
  */
 import { parseArgs } from 'node:util'
+import { admin } from './admin.js'
 import { check } from './check.js'
 import { serve } from './serve.js'
 
@@ -11,10 +12,14 @@ const USAGE = `Usage: gslb <command> [options]
 Commands:
   serve   Run the DNS server (and, as configured, the rest of the stack)
   check   Validate the configuration and zones; print file:line:col errors; exit 1 on error
+  admin   Show or change member state on a running server:
+            admin status
+            admin drain|maint|ready|force-up|force-down|unforce POOL/MEMBER [--for 30m] [--note TEXT]
 
 Options:
   -c, --config FILE    configuration file (default: gslb.yaml)
       --dns ADDR:PORT  DNS listen address, repeatable; replaces listen.dns from the file
+      --admin ADDR:PORT  admin API address (serve: replaces listen.admin; admin: where to connect)
       --workers N      serve: processes sharing the listeners (default: 1)
       --log-level L    fatal|error|warn|info|debug|trace (default: from the file, else info)
   -h, --help           show this help
@@ -30,6 +35,9 @@ async function main (argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c', default: 'gslb.yaml' },
         dns: { type: 'string', multiple: true },
         workers: { type: 'string' },
+        admin: { type: 'string' },
+        for: { type: 'string' },
+        note: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -44,7 +52,7 @@ async function main (argv: string[]): Promise<number> {
     process.stdout.write(USAGE)
     return command === undefined && values.help !== true ? 2 : 0
   }
-  const common = { config: values.config, dns: values.dns, logLevel: values['log-level'] }
+  const common = { config: values.config, dns: values.dns, logLevel: values['log-level'], admin: values.admin }
   switch (command) {
     case 'serve': {
       const workers = values.workers === undefined ? 1 : Number(values.workers)
@@ -56,6 +64,8 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'check':
       return await check(common)
+    case 'admin':
+      return await admin({ config: values.config, admin: values.admin, args: positionals.slice(1), duration: values.for, note: values.note })
     default:
       process.stderr.write(`gslb: unknown command "${command}"\n\n${USAGE}`)
       return 2

@@ -7,7 +7,7 @@ import cluster from 'node:cluster'
 import { Gslb } from '../app.js'
 import { ConfigError, formatIssue } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
-import type { CommonOptions } from './check.js'
+import { loadOptions, type CommonOptions } from './check.js'
 
 export interface ServeOptions extends CommonOptions {
   readonly workers: number
@@ -20,7 +20,7 @@ export async function serve (opts: ServeOptions): Promise<number> {
   if (cluster.isWorker) log = log.child({ worker: cluster.worker?.id })
   let app: Gslb
   try {
-    app = await Gslb.load(opts.config, log, opts.dns === undefined ? {} : { dnsListen: opts.dns })
+    app = await Gslb.load(opts.config, log, loadOptions(opts))
     if (opts.logLevel === undefined) log.level = app.config.logLevel
     await app.start()
     if (cluster.isWorker) process.send?.({ gslb: 'ready' })

@@ -9,11 +9,14 @@ import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
 import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
 import { Source, type YNode } from './source.js'
-import { readZoneFile } from './zone-file.js'
+import { readZoneFile, type PoolRef } from './zone-file.js'
+import { readChecks, readHealth, readPools } from './pools.js'
 
 export interface LoadOptions {
   /** Replace `listen.dns` from the command line (`--dns`). */
   readonly dnsListen?: readonly string[]
+  /** Replace `listen.admin` from the command line (`--admin`). */
+  readonly adminListen?: string
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
@@ -34,13 +37,20 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const text = await readText(file, shown, issues)
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'pools', 'health'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
+  let adminListen: ListenAddress | undefined
   if (top.has('listen')) {
-    const l = src.map(top.get('listen'), 'listen', ['dns'])
+    const l = src.map(top.get('listen'), 'listen', ['dns', 'admin'])
     if (l?.has('dns') === true) listen = readListen(src, l.get('dns'), 'listen.dns')
+    if (l?.has('admin') === true) {
+      const text = src.string(l.get('admin'), 'listen.admin')
+      const a = text === undefined ? undefined : parseListen(text)
+      if (typeof a === 'string') src.error(l.get('admin'), 'listen.admin', ErrorCode.LISTEN, a)
+      else adminListen = a
+    }
   }
   if (opts.dnsListen !== undefined) {
     const cli = new Source('--dns', '', issues)
@@ -51,12 +61,22 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       else listen.push(a)
     }
   }
+  if (opts.adminListen !== undefined) {
+    const a = parseListen(opts.adminListen)
+    if (typeof a === 'string') new Source('--admin', '', issues).error(undefined, '', ErrorCode.LISTEN, a)
+    else adminListen = a
+  }
   const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
   let logLevel: GslbConfig['logLevel'] | undefined = 'info'
   if (top.has('log')) {
     const l = src.map(top.get('log'), 'log', ['level'])
     if (l?.has('level') === true) logLevel = src.oneOf(l.get('level'), 'log.level', LOG_LEVELS)
   }
+
+  const checks = top.has('checks') ? readChecks(src, top.get('checks')) : []
+  const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c]))) : []
+  const health = readHealth(src, top.get('health'), top.has('health'))
+  const poolRefs: PoolRef[] = []
 
   const zonesDir = top.has('zones') ? src.string(top.get('zones'), 'zones') : 'zones'
   const zones: ZoneConfig[] = []
@@ -74,14 +94,20 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       if (zoneText === undefined) continue
       const zsrc = new Source(displayPath(path), zoneText, issues)
       if (zsrc.root === undefined && zsrc.issues.some(i => i.file === zsrc.file)) continue
-      const zone = readZoneFile(zsrc)
+      const zone = readZoneFile(zsrc, poolRefs)
       if (zone !== undefined) zones.push(zone)
     }
   }
   linkZones(zones, issues)
+  const poolNames = new Set(pools.map(p => p.name))
+  for (const ref of poolRefs) {
+    if (poolNames.has(ref.pool)) continue
+    issues.push({ file: ref.file, line: ref.line, col: ref.col, path: ref.path, code: ErrorCode.REF,
+      message: `no pool named "${ref.pool}" in ${shown} (defined: ${[...poolNames].join(', ') || 'none'})` })
+  }
 
-  if (issues.length > 0 || dns === undefined || logLevel === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, zones, logLevel })
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined) throw new ConfigError(issues)
+  return deepFreeze({ file: shown, dns, adminListen, zones, checks, pools, health, logLevel })
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {

@@ -48,6 +48,8 @@ export interface OwnerConfig extends Located {
   /** Absolute, lowercase, no trailing dot. */
   readonly name: string
   readonly rrsets: readonly RRsetConfig[]
+  /** A/AAAA (or CNAME) answers come from this pool's decision. */
+  readonly pool: string | undefined
 }
 
 export interface ZoneConfig extends Located {
@@ -60,6 +62,110 @@ export interface ZoneConfig extends Located {
 export interface GslbConfig {
   readonly file: string
   readonly dns: DnsOptions
+  /** The admin API listener; undefined: no admin API. */
+  readonly adminListen: ListenAddress | undefined
   readonly zones: readonly ZoneConfig[]
+  readonly checks: readonly CheckConfig[]
+  readonly pools: readonly PoolConfig[]
+  readonly health: HealthOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+}
+
+// ── Health checks, pools and members (the shared core's configuration) ─────────────────────────
+
+export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'agent' | 'static'
+
+export interface CheckTiming {
+  /** Time between probes while the state is settled and up. @default 5s */
+  readonly intervalMs: number
+  /** Time between probes while a state change is in progress (rise/fall counting). @default interval / 2 */
+  readonly fastIntervalMs: number
+  /** Time between probes while down. @default interval */
+  readonly downIntervalMs: number
+  /** A probe not finished after this counts as failed; must be < interval. @default interval / 2 */
+  readonly timeoutMs: number
+  /** Consecutive successes to go from down to up. @default 2 */
+  readonly rise: number
+  /** Consecutive failures to go from up to down. @default 3 */
+  readonly fall: number
+  /** ± this fraction of each interval, at random, so probes do not synchronise. @default 0.1 */
+  readonly jitter: number
+}
+
+export interface CheckConfig extends Located, CheckTiming {
+  readonly name: string
+  readonly type: CheckType
+  /** Port probed; members' `check_port` overrides it. Undefined: the type's default or the member's port. */
+  readonly port: number | undefined
+  // http / https
+  readonly method: string
+  readonly path: string
+  /** Host header (and TLS SNI for https), independent of the address probed. */
+  readonly host: string | undefined
+  readonly sni: string | undefined
+  readonly insecure: boolean
+  readonly expectStatus: readonly number[]
+  readonly expectBody: string | undefined
+  readonly weightFromBody: boolean
+  // dns
+  readonly queryName: string | undefined
+  readonly queryType: string
+  readonly expectRcode: readonly string[]
+  // static
+  readonly staticUp: boolean
+}
+
+export type Family = 4 | 6
+
+export interface MemberConfig extends Located {
+  readonly name: string
+  /** IP address answered (A or AAAA), or undefined for host-name members. */
+  readonly address: string | undefined
+  /** Host name answered as a CNAME (a CNAME pool). */
+  readonly host: string | undefined
+  readonly family: Family | undefined
+  readonly weight: number
+  /** Failover group: lower groups are preferred. @default 1 */
+  readonly group: number
+  /** Address and port probed, when they differ from the answered address. */
+  readonly checkAddress: string | undefined
+  readonly checkPort: number | undefined
+}
+
+export type Policy = 'round-robin' | 'weighted' | 'failover' | 'hash' | 'first'
+
+export type OnInsufficient =
+  | { readonly action: 'serve-all' }
+  | { readonly action: 'nodata' }
+  | { readonly action: 'servfail' }
+  | { readonly action: 'fallback', readonly pool: string }
+
+export interface PoolConfig extends Located {
+  readonly name: string
+  readonly check: string | undefined
+  readonly policy: Policy
+  /** Records per answer. @default all for round-robin, first and failover; 1 for weighted and hash */
+  readonly answers: number
+  readonly ttl: number
+  /** TTL while the pool is degraded (a member down, or the threshold missed). @default ceil(ttl / 2) */
+  readonly degradedTtl: number
+  /** Healthy members needed (count, or percent of the pool or failover group). @default 1 */
+  readonly minHealthy: { readonly count: number } | { readonly percent: number }
+  readonly onInsufficient: OnInsufficient
+  /** How far the hash policy lets one member exceed the average load. @default 1.25 */
+  readonly hashBalanceFactor: number
+  readonly members: readonly MemberConfig[]
+}
+
+export interface HealthOptions {
+  /** State of a member before its first check result: served (up) or not (down). @default up */
+  readonly initialState: 'up' | 'down'
+  /** Wait at most this long for the first round of checks before opening listeners. @default 10s */
+  readonly startupWaitMs: number
+  /** Delay that folds bursts of health changes into one published snapshot. @default 250ms */
+  readonly coalesceMs: number
+  /** Probes in flight at once, over all targets. @default 1000 */
+  readonly maxInFlight: number
+  /** Where admin state (drain, maint, force) is kept across restarts. @default var/gslb-state.json */
+  readonly stateFile: string
 }

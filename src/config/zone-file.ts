@@ -11,9 +11,12 @@ import { join, type Source, type YNode } from './source.js'
 
 const MAX_TTL = 2_147_483_647
 export const RECORD_TYPES = ['A', 'AAAA', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'SRV', 'CAA'] as const
-const OWNER_KEYS = [...RECORD_TYPES, 'ttl'] as const
+const OWNER_KEYS = [...RECORD_TYPES, 'ttl', 'pool'] as const
 
-export function readZoneFile (src: Source): ZoneConfig | undefined {
+/** Where a zone owner names a pool; checked against the pools once every file is read. */
+export interface PoolRef { pool: string, owner: string, file: string, line: number, col: number, path: string }
+
+export function readZoneFile (src: Source, poolRefs: PoolRef[] = []): ZoneConfig | undefined {
   const top = src.map(src.root, '', ['zone', 'ttl', 'soa', 'records'])
   if (top === undefined) return undefined
   const zoneText = src.string(top.require('zone'), 'zone')
@@ -50,8 +53,18 @@ export function readZoneFile (src: Source): ZoneConfig | undefined {
       const rdata = readRdatas(src, type, fields.get(type), join(path, type), zone)
       if (rdata.length > 0) rrsets.push({ type, ttl: ownerTtl ?? ttl ?? 3600, rdata })
     }
+    const pool = fields.has('pool') ? src.string(fields.get('pool'), join(path, 'pool')) : undefined
+    if (pool !== undefined) {
+      const clash = rrsets.filter(s => s.type === 'A' || s.type === 'AAAA' || s.type === 'CNAME').map(s => s.type)
+      if (clash.length > 0) {
+        src.error(fields.keyNode('pool'), join(path, 'pool'), ErrorCode.CNAME_CONFLICT,
+          `a pool owner gets its A/AAAA (or CNAME) answers from the pool: remove ${clash.join(', ')}`)
+      }
+      const p = src.position(fields.get('pool'))
+      poolRefs.push({ pool, owner: owner.name, file: src.file, line: p.line, col: p.col, path: join(path, 'pool') })
+    }
     const at = src.position(keyNode)
-    owners.push({ name: owner.name, rrsets, file: src.file, line: at.line, col: at.col })
+    owners.push({ name: owner.name, rrsets, pool, file: src.file, line: at.line, col: at.col })
   }
   if (zone === undefined || soa === undefined || ttl === undefined) return undefined
 
@@ -59,7 +72,7 @@ export function readZoneFile (src: Source): ZoneConfig | undefined {
   const apex = owners.find(o => o.name === zone)
   const soaSet: RRsetConfig = { type: 'SOA', ttl, rdata: [{ type: 'SOA', ...soa }] }
   const withSoa = apex === undefined
-    ? [{ name: zone, rrsets: [soaSet], file: src.file, line: at.line, col: at.col }, ...owners]
+    ? [{ name: zone, rrsets: [soaSet], pool: undefined, file: src.file, line: at.line, col: at.col }, ...owners]
     : owners.map(o => o === apex ? { ...o, rrsets: [soaSet, ...o.rrsets] } : o)
   const config: ZoneConfig = { name: zone, ttl, soa, owners: withSoa, file: src.file, line: at.line, col: at.col }
   checkZone(src, config, entries ?? [])
@@ -218,6 +231,7 @@ function checkZone (src: Source, zone: ZoneConfig, entries: Array<{ key: string,
     const cut = enclosingCut(o.name, cuts, zone.name)
     if (cut === undefined) continue
     const bad = o.rrsets.filter(s => cut === o.name ? s.type !== 'NS' : s.type !== 'A' && s.type !== 'AAAA')
+    if (o.pool !== undefined) bad.push({ type: 'A', ttl: 0, rdata: [] })
     if (bad.length > 0) {
       src.error(keyNodeOf(o.name), pathOf(o.name), ErrorCode.OCCLUDED,
         `${bad.map(s => s.type).join(', ')} at "${o.name}" is hidden by the delegation at "${cut}"; only NS at the cut and A/AAAA glue below it are allowed`)

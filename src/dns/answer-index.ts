@@ -13,6 +13,28 @@ export interface Plan {
   readonly rcode: number
   readonly aa: boolean
   readonly template: Template
+  /** Set when the answer ends in records chosen per query from a pool. */
+  readonly dynamic?: DynamicPart
+}
+
+/** The per-query part of a plan: `template` holds what comes before (a CNAME chain, or nothing). */
+export interface DynamicPart {
+  /** Index into the snapshot's pools (config order). */
+  readonly pool: number
+  readonly family: 4 | 6 | 'host'
+  readonly type: number
+  /** The owner of the chosen records, as a pointer fixup (see pointerOffset). */
+  readonly ownerKind: number
+  readonly ownerValue: number
+  /** What to send when the pool has nothing for this family: the same prefix, then the SOA. */
+  readonly nodata: Plan
+}
+
+/** What the answer compiler needs to know about each pool. */
+export interface PoolShape {
+  readonly name: string
+  readonly kind: 'address' | 'host'
+  readonly hasV4: boolean
 }
 
 export interface NameEntry {
@@ -54,6 +76,7 @@ interface Node {
   readonly zone: ZoneConfig
   readonly rrsets: Map<string, RRsetConfig>
   cut: string | undefined
+  pool: (PoolShape & { index: number }) | undefined
 }
 
 type Found =
@@ -61,8 +84,8 @@ type Found =
   | { kind: 'nxdomain', zone: ZoneConfig }
   | { kind: 'stop' } // delegated or outside our zones: the chain ends here
 
-export function compileAnswers (zones: readonly ZoneConfig[]): AnswerIndex {
-  const nodes = collectNodes(zones)
+export function compileAnswers (zones: readonly ZoneConfig[], pools: readonly PoolShape[] = []): AnswerIndex {
+  const nodes = collectNodes(zones, pools)
   const zoneEntries = new Map<string, ZoneEntry>()
   for (const z of zones) {
     const b = new TemplateBuilder(z.name)
@@ -109,13 +132,14 @@ export function compileAnswers (zones: readonly ZoneConfig[]): AnswerIndex {
     }
     const plans = new Map<number, Plan>()
     const types = new Set<string>(node.rrsets.keys())
-    const cname = node.rrsets.get('CNAME')
+    if (node.pool?.kind === 'address') { types.add('A'); types.add('AAAA') }
+    const cname = node.rrsets.get('CNAME') ?? (node.pool?.kind === 'host' ? node.pool : undefined)
     if (cname !== undefined) {
       // Every query type follows the chain; precompile the types found along it.
       for (const t of chainTypes(node, find)) types.add(t)
     }
     for (const t of types) plans.set(RR_TYPE_CODE[t as Rdata['type']], compileAnswer(node, owner, seed, RR_TYPE_CODE[t as Rdata['type']], find, nodes))
-    const anyType = ANY_PREFERENCE.find(t => node.rrsets.has(t))
+    const anyType = node.pool !== undefined ? (node.pool.kind === 'host' ? 'CNAME' : node.pool.hasV4 ? 'A' : 'AAAA') : ANY_PREFERENCE.find(t => node.rrsets.has(t))
     if (anyType !== undefined) plans.set(TYPE.ANY, compileAnswer(node, owner, seed, RR_TYPE_CODE[anyType], find, nodes))
     const other = cname !== undefined ? compileAnswer(node, owner, seed, -1, find, nodes) : nodata(node, seed)
     return { plans, other, referral: undefined, isCut: false, wildcard: undefined, zone }
@@ -131,12 +155,12 @@ export function compileAnswers (zones: readonly ZoneConfig[]): AnswerIndex {
 }
 
 /** Every owner, plus the empty non-terminals between owners and their apex; child zones win. */
-function collectNodes (zones: readonly ZoneConfig[]): Map<string, Node> {
+function collectNodes (zones: readonly ZoneConfig[], pools: readonly PoolShape[]): Map<string, Node> {
   const nodes = new Map<string, Node>()
   const sorted = [...zones].sort((a, b) => labelCount(a.name) - labelCount(b.name))
   for (const zone of sorted) {
     for (const name of [...nodes.keys()]) if (isSubdomain(name, zone.name)) nodes.delete(name)
-    for (const owner of zone.owners) addOwner(nodes, zone, owner)
+    for (const owner of zone.owners) addOwner(nodes, zone, owner, pools)
     const cuts = zone.owners.filter(o => o.name !== zone.name && o.rrsets.some(s => s.type === 'NS')).map(o => o.name)
     for (const node of nodes.values()) {
       if (node.zone !== zone) continue
@@ -146,11 +170,14 @@ function collectNodes (zones: readonly ZoneConfig[]): Map<string, Node> {
   return nodes
 }
 
-function addOwner (nodes: Map<string, Node>, zone: ZoneConfig, owner: OwnerConfig): void {
+function addOwner (nodes: Map<string, Node>, zone: ZoneConfig, owner: OwnerConfig, pools: readonly PoolShape[]): void {
   const rrsets = new Map(owner.rrsets.map(s => [s.type as string, s]))
-  nodes.set(owner.name, { name: owner.name, zone, rrsets, cut: undefined })
+  const index = owner.pool === undefined ? -1 : pools.findIndex(p => p.name === owner.pool)
+  if (owner.pool !== undefined && index === -1) throw new RangeError(`zone ${zone.name}: owner ${owner.name} names an unknown pool "${owner.pool}"`)
+  const pool = index === -1 ? undefined : { ...(pools[index] as PoolShape), index }
+  nodes.set(owner.name, { name: owner.name, zone, rrsets, cut: undefined, pool })
   for (let n = parentName(owner.name); n !== undefined && isSubdomain(n, zone.name); n = parentName(n)) {
-    if (!nodes.has(n)) nodes.set(n, { name: n, zone, rrsets: new Map(), cut: undefined })
+    if (!nodes.has(n)) nodes.set(n, { name: n, zone, rrsets: new Map(), cut: undefined, pool: undefined })
     if (n === zone.name) break
   }
 }
@@ -168,6 +195,7 @@ function chainTypes (node: Node, find: (n: string) => Found): Set<string> {
     const f = find(cname.target)
     if (f.kind !== 'node') break
     for (const t of f.node.rrsets.keys()) out.add(t)
+    if (f.node.pool?.kind === 'address') { out.add('A'); out.add('AAAA') }
     current = f.node
   }
   out.delete('CNAME')
@@ -186,7 +214,11 @@ function compileAnswer (node: Node, owner: Owner, seed: string, qtype: number, f
   let current: Node = node
   let currentOwner: Owner = owner
   const seen = new Set<string>([node.name])
+  let dynamicEnd: { owner: Owner, node: Node, family: 4 | 6 | 'host' } | undefined
   for (let hop = 0; ; hop++) {
+    const pool = current.pool
+    const family = pool === undefined ? undefined : pool.kind === 'host' ? 'host' : qtype === TYPE.A ? 4 : qtype === TYPE.AAAA ? 6 : undefined
+    if (family !== undefined) { dynamicEnd = { owner: currentOwner, node: current, family }; break }
     const direct = [...current.rrsets.values()].find(s => RR_TYPE_CODE[s.type] === qtype)
     if (direct !== undefined) { answers.push({ owner: currentOwner, set: direct }); break }
     const cname = current.rrsets.get('CNAME')
@@ -204,6 +236,29 @@ function compileAnswer (node: Node, owner: Owner, seed: string, qtype: number, f
 
   const b = new TemplateBuilder(seed)
   for (const a of answers) writeSet(b, a.owner, a.set)
+  if (dynamicEnd !== undefined) {
+    const ref = b.ref(dynamicEnd.owner)
+    if (ref === undefined) throw new Error(`no pointer for ${String(dynamicEnd.owner)}`)
+    const prefix = b.build()
+    const nb = new TemplateBuilder(seed)
+    for (const a of answers) writeSet(nb, a.owner, a.set)
+    nb.section('authority')
+    writeNegativeSoa(nb, dynamicEnd.node.zone)
+    const pool = dynamicEnd.node.pool as PoolShape & { index: number }
+    return {
+      rcode: RCODE.NOERROR,
+      aa: true,
+      template: prefix,
+      dynamic: {
+        pool: pool.index,
+        family: dynamicEnd.family,
+        type: dynamicEnd.family === 'host' ? TYPE.CNAME : dynamicEnd.family === 4 ? TYPE.A : TYPE.AAAA,
+        ownerKind: ref[0],
+        ownerValue: ref[1],
+        nodata: { rcode: RCODE.NOERROR, aa: true, template: nb.build() },
+      },
+    }
+  }
   if (negative !== undefined) {
     b.section('authority')
     writeNegativeSoa(b, negative)

@@ -3,7 +3,7 @@
  * types we serve. Not on the answer path; used by tests (beside dns2, as an independent check),
  * the fuzzer's reply check and tooling. Throws DecodeError on any malformed input.
  */
-import { bytesToIp } from './address.js'
+import { bytesToIp } from '../core/wire-bytes.js'
 import { TYPE, TYPE_NAME } from './constants.js'
 
 export class DecodeError extends Error {

@@ -3,9 +3,36 @@
  * AnswerIndex. No I/O, no awaits, no allocation beyond the response buffer and the parsed query.
  * Protocol behaviour follows research/reliability.md §a1–a6 (column "Rec.").
  */
+import type { PoolView } from '../core/pool-view.js'
+import { familyOf, type FamilyDecision } from '../core/pool-view.js'
+import { fnv1a, fnv1aBytes, LoadTracker, select } from '../core/select.js'
+import { ipToBytes } from '../core/wire-bytes.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
 import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
+import { pointerOffset } from './template.js'
+
+/** What a query is answered from: compiled zones plus the current pool views, swapped together. */
+export interface Serving {
+  readonly answers: AnswerIndex
+  readonly pools: readonly PoolView[]
+}
+
+/**
+ * Per-process selection state: rotation cursors and hash load, per pool decision. Keyed by the
+ * decision object, so a new snapshot starts fresh counters; never stored in the snapshot.
+ */
+export class SelectionState {
+  readonly #state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker | undefined }>()
+  get (d: FamilyDecision, hash: boolean): { cursor: number, load: LoadTracker | undefined } {
+    let s = this.#state.get(d)
+    if (s === undefined) {
+      s = { cursor: 0, load: hash ? new LoadTracker() : undefined }
+      this.#state.set(d, s)
+    }
+    return s
+  }
+}
 
 export interface ResponderOptions {
   /** EDNS payload size we advertise and the cap on UDP responses. */
@@ -22,8 +49,8 @@ export interface Outcome {
  * Build the response to `msg`. `tcp` lifts the size limit and prefixes the 2-byte length.
  * Returns undefined when nothing must be sent (short packets, responses).
  */
-export function respond (msg: Buffer, tcp: boolean, index: AnswerIndex, opts: ResponderOptions,
-  outcome?: Outcome): Buffer | undefined {
+export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: ResponderOptions,
+  outcome?: Outcome, client = '', selection: SelectionState = defaultSelection): Buffer | undefined {
   const q = parseQuery(msg)
   if (q.status === Status.DROP) return undefined
   const prefix = tcp ? 2 : 0
@@ -37,10 +64,14 @@ export function respond (msg: Buffer, tcp: boolean, index: AnswerIndex, opts: Re
     if (qtype === TYPE.TKEY || qtype === TYPE.TSIG) return errorResponse(msg, q, RCODE.FORMERR, prefix, opts, outcome)
     if (qtype === TYPE.MAILA || qtype === TYPE.MAILB) return errorResponse(msg, q, RCODE.NOTIMP, prefix, opts, outcome)
   }
-  const plan = lookup(index, q.key, qtype)
+  const plan = lookup(serving.answers, q.key, qtype)
   if (plan === undefined) return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
-  return write(msg, q, plan, prefix, tcp ? 65535 : udpLimit(q, opts), opts, outcome)
+  const limit = tcp ? 65535 : udpLimit(q, opts)
+  if (plan.dynamic !== undefined) return writeDynamic(msg, q, plan, prefix, limit, opts, serving, client, selection, outcome)
+  return write(msg, q, plan, prefix, limit, opts, outcome)
 }
+
+const defaultSelection = new SelectionState()
 
 /** Find the plan for a name and type: exact match, else closest encloser → referral, wildcard or NXDOMAIN. */
 export function lookup (index: AnswerIndex, key: string, qtype: number): Plan | undefined {
@@ -66,6 +97,83 @@ function udpLimit (q: Query, opts: ResponderOptions): number {
   if (!q.edns) return CLASSIC_UDP_SIZE
   const size = q.udpSize < CLASSIC_UDP_SIZE ? CLASSIC_UDP_SIZE : q.udpSize
   return size < opts.udpPayloadSize ? size : opts.udpPayloadSize
+}
+
+/**
+ * A plan ending in pool records: the decision precomputed in the snapshot, ordered by the pool's
+ * policy, written after the plan's prefix with the pool's TTL (shortened while degraded).
+ */
+function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
+  serving: Serving, client: string, selection: SelectionState, outcome?: Outcome): Buffer {
+  const d = plan.dynamic as NonNullable<Plan['dynamic']>
+  const view = serving.pools[d.pool]
+  if (view === undefined) return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
+  const decision = familyOf(view, d.family)
+  if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
+  if (decision.kind !== 'members') return write(msg, q, d.nodata, prefix, limit, opts, outcome)
+  const pool = view.config
+  const hash = pool.policy === 'hash'
+  const st = selection.get(decision, hash)
+  let scope = 0
+  let clientHash = 0
+  if (hash) {
+    const k = clientKey(q, client)
+    clientHash = k.hash
+    scope = k.scope
+  }
+  const chosen = select(decision, { policy: pool.policy, answers: pool.answers, cursor: st.cursor++, clientHash, balanceFactor: pool.hashBalanceFactor, load: st.load })
+  const t = plan.template
+  const body = t.resolve(q.qlen)
+  const qdEnd = 12 + q.qlen + 4
+  const opt = optLength(q)
+  let dyn = 0
+  for (const m of chosen) dyn += 12 + m.rdata.length
+  const tc = qdEnd + body.length + dyn + opt > limit
+  const size = tc ? qdEnd + opt : qdEnd + body.length + dyn + opt
+  const out = Buffer.allocUnsafe(prefix + size)
+  if (prefix === 2) out.writeUInt16BE(size, 0)
+  out.writeUInt16BE(q.id, prefix)
+  out.writeUInt16BE(FLAG.QR | FLAG.AA | (tc ? FLAG.TC : 0) | (q.flags & (FLAG.RD | FLAG.CD)), prefix + 2)
+  out.writeUInt16BE(1, prefix + 4)
+  out.writeUInt16BE(tc ? 0 : t.an + chosen.length, prefix + 6)
+  out.writeUInt32BE(opt > 0 ? 1 : 0, prefix + 8)
+  msg.copy(out, prefix + 12, 12, qdEnd)
+  let at = prefix + qdEnd
+  if (!tc) {
+    body.copy(out, at)
+    at += body.length
+    const owner = 0xc000 | pointerOffset(d.ownerKind, d.ownerValue, q.qlen)
+    const ttl = decision.ttl
+    for (const m of chosen) {
+      out.writeUInt16BE(owner, at)
+      out.writeUInt16BE(d.type, at + 2)
+      out.writeUInt16BE(1, at + 4)
+      out.writeUInt32BE(ttl, at + 6)
+      out.writeUInt16BE(m.rdata.length, at + 10)
+      m.rdata.copy(out, at + 12)
+      at += 12 + m.rdata.length
+    }
+  }
+  if (opt > 0) writeOpt(out, at, q, 0, opts, scope)
+  if (outcome !== undefined) { outcome.rcode = 0; outcome.truncated = tc }
+  return out
+}
+
+/**
+ * The client's subnet for hashing: the ECS address when the query carries one, else the
+ * resolver's address; IPv4 to /24 and IPv6 to /56 at most. `scope` is the ECS scope to return.
+ */
+function clientKey (q: Query, client: string): { hash: number, scope: number } {
+  const ecs = q.ecsAddress
+  if (ecs !== undefined && q.ecsSource > 0) {
+    const bits = Math.min(q.ecsSource, q.ecsFamily === 1 ? 24 : 56)
+    const bytes = Buffer.alloc(q.ecsFamily === 1 ? 4 : 16)
+    ecs.copy(bytes, 0, 0, Math.ceil(bits / 8))
+    if (bits % 8 !== 0) bytes[Math.floor(bits / 8)] = (bytes[Math.floor(bits / 8)] as number) & (0xff << (8 - bits % 8))
+    return { hash: fnv1aBytes(bytes, Math.ceil(bits / 8)) ^ q.ecsFamily, scope: bits }
+  }
+  if (client.includes(':')) return { hash: fnv1aBytes(ipToBytes(client), 7) ^ 2, scope: 0 }
+  return { hash: fnv1a(client.slice(0, client.lastIndexOf('.'))), scope: 0 }
 }
 
 function optLength (q: Query): number {
@@ -126,8 +234,8 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
   return out
 }
 
-/** OPT: root owner, our payload size, extended rcode, version 0, DO copied, ECS echoed with scope 0. */
-function writeOpt (out: Buffer, at: number, q: Query, extRcode: number, opts: ResponderOptions): void {
+/** OPT: root owner, our payload size, extended rcode, version 0, DO copied, ECS echoed with its scope. */
+function writeOpt (out: Buffer, at: number, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
   out[at] = 0
   out.writeUInt16BE(TYPE.OPT, at + 1)
   out.writeUInt16BE(opts.udpPayloadSize, at + 3)
@@ -141,7 +249,7 @@ function writeOpt (out: Buffer, at: number, q: Query, extRcode: number, opts: Re
   out.writeUInt16BE(4 + ecs.length, at + 13)
   out.writeUInt16BE(q.ecsFamily, at + 15)
   out[at + 17] = q.ecsSource
-  out[at + 18] = 0 // scope: static data does not depend on the client's subnet
+  out[at + 18] = scope // 0 unless the answer depended on the client's subnet (hash policy)
   ecs.copy(out, at + 19)
 }
 

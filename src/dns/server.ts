@@ -10,14 +10,13 @@ import { createServer, isIPv6, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { DnsOptions, ListenAddress } from '../config/model.js'
 import type { Logger } from '../log.js'
-import type { AnswerIndex } from './answer-index.js'
 import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
-import { respond, servfail, type ResponderOptions } from './responder.js'
+import { respond, SelectionState, servfail, type ResponderOptions, type Serving } from './responder.js'
 
-export interface IndexSource {
-  /** The index to answer from; read once per query. */
-  get: () => AnswerIndex
+export interface ServingSource {
+  /** What to answer from; read once per query. */
+  get: () => Serving
 }
 
 export interface BoundAddress { readonly proto: 'udp' | 'tcp', readonly host: string, readonly port: number }
@@ -34,7 +33,8 @@ export interface DnsCounters {
 }
 
 export class DnsServer {
-  readonly #source: IndexSource
+  readonly #source: ServingSource
+  readonly #selection = new SelectionState()
   readonly #opts: DnsOptions
   readonly #responder: ResponderOptions
   readonly #log: Logger
@@ -44,7 +44,7 @@ export class DnsServer {
   readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpTimeouts: 0, errors: 0 }
   #lastErrorLog = 0
 
-  constructor (source: IndexSource, opts: DnsOptions, log: Logger) {
+  constructor (source: ServingSource, opts: DnsOptions, log: Logger) {
     this.#source = source
     this.#opts = opts
     this.#responder = { udpPayloadSize: opts.udpPayloadSize }
@@ -77,7 +77,7 @@ export class DnsServer {
     this.counters.queries++
     let out: Buffer | undefined
     try {
-      out = respond(msg, tcp, this.#source.get(), this.#responder)
+      out = respond(msg, tcp, this.#source.get(), this.#responder, undefined, client, this.#selection)
     } catch (err) {
       this.counters.errors++
       this.#logError(err, 'answer failed; sent SERVFAIL')

@@ -11,7 +11,7 @@
  * (any letter case): every suffix of `S` is then a suffix of the query name.
  */
 import { TYPE } from './constants.js'
-import { ipToBytes } from './address.js'
+import { ipToBytes } from '../core/wire-bytes.js'
 import type { Rdata } from '../config/model.js'
 
 /** The query name itself, whatever it is: a pointer to offset 12. Used for wildcard owners. */
@@ -24,6 +24,11 @@ const KIND_QNAME = 2 // pointer to offset 12
 /** Worst case bytes before the body: header 12 + longest name 255 + qtype/qclass 4. */
 const MAX_BODY_START = 12 + 255 + 4
 
+
+/** The message offset a pointer fixup resolves to, for a query name of wire length `qlen`. */
+export function pointerOffset (kind: number, value: number, qlen: number): number {
+  return kind === KIND_SUFFIX ? 12 + qlen - value : kind === KIND_BODY ? 12 + qlen + 4 + value : 12
+}
 
 export class Template {
   readonly #bytes: Buffer
@@ -57,8 +62,7 @@ export class Template {
     for (let i = 0; i < f.length; i += 3) {
       const kind = f[i + 1] as number
       const value = f[i + 2] as number
-      const offset = kind === KIND_SUFFIX ? 12 + qlen - value : kind === KIND_BODY ? 12 + qlen + 4 + value : 12
-      out.writeUInt16BE(0xc000 | offset, f[i] as number)
+      out.writeUInt16BE(0xc000 | pointerOffset(kind, value, qlen), f[i] as number)
     }
     this.#byQlen[qlen] = out
     return out
@@ -87,6 +91,11 @@ export class TemplateBuilder {
   }
 
   get length (): number { return this.#pos }
+
+  /** Where a name already in the message can be pointed at, as [kind, value] for pointerOffset(). */
+  ref (owner: Owner): [number, number] | undefined {
+    return owner === QNAME ? [KIND_QNAME, 0] : this.#names.get(owner)
+  }
 
   section (s: Section): void {
     const order: Section[] = ['answer', 'authority', 'additional']

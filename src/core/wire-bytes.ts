@@ -1,4 +1,4 @@
-/** IP address text ↔ bytes, for record data and ECS. Inputs are validated by node:net first. */
+/** Address and name bytes as they appear in record data, computed once per snapshot. */
 import { isIPv4, isIPv6 } from 'node:net'
 
 export function ipToBytes (text: string): Buffer {
@@ -32,4 +32,12 @@ export function bytesToIp (b: Uint8Array): string {
   }
   if (best === -1) return groups.join(':')
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`
+}
+
+/** Uncompressed wire form of a name (lowercase labels, root byte). */
+export function nameWire (name: string): Buffer {
+  const parts: Buffer[] = []
+  for (const label of name === '' ? [] : name.split('.')) parts.push(Buffer.from([label.length]), Buffer.from(label, 'latin1'))
+  parts.push(Buffer.from([0]))
+  return Buffer.concat(parts)
 }

@@ -1,0 +1,308 @@
+/**
+ * Reads the `checks`, `pools` and `health` sections of gslb.yaml. Defaults live here, one place,
+ * and are documented in docs/health.md and docs/policies.md with the reasons for them.
+ */
+import { isIP, isIPv4 } from 'node:net'
+import { ErrorCode } from '../errors.js'
+import type { CheckConfig, CheckTiming, CheckType, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig } from './model.js'
+import { parseAbsoluteName } from './names.js'
+import { isMap, isScalar } from 'yaml'
+import { describe, join, type Fields, type Source, type YNode } from './source.js'
+
+export const CHECK_DEFAULTS = {
+  intervalMs: 5000,
+  rise: 2,
+  fall: 3,
+  jitter: 0.1,
+} as const
+
+export const HEALTH_DEFAULTS: HealthOptions = {
+  initialState: 'up',
+  startupWaitMs: 10_000,
+  coalesceMs: 250,
+  maxInFlight: 1000,
+  stateFile: 'var/gslb-state.json',
+}
+
+const CHECK_TYPES: readonly CheckType[] = ['tcp', 'http', 'https', 'dns', 'agent', 'static']
+const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first']
+const DEFAULT_PORT: Partial<Record<CheckType, number>> = { http: 80, https: 443, dns: 53 }
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'] as const
+
+export function readHealth (src: Source, node: YNode, present: boolean): HealthOptions | undefined {
+  if (!present) return HEALTH_DEFAULTS
+  const f = src.map(node, 'health', ['initial_state', 'startup_wait', 'coalesce', 'max_in_flight', 'state_file'])
+  if (f === undefined) return undefined
+  const out = {
+    initialState: f.has('initial_state') ? src.oneOf(f.get('initial_state'), 'health.initial_state', ['up', 'down'] as const) : HEALTH_DEFAULTS.initialState,
+    startupWaitMs: f.has('startup_wait') ? src.duration(f.get('startup_wait'), 'health.startup_wait', 0, 600_000) : HEALTH_DEFAULTS.startupWaitMs,
+    coalesceMs: f.has('coalesce') ? src.duration(f.get('coalesce'), 'health.coalesce', 0, 60_000) : HEALTH_DEFAULTS.coalesceMs,
+    maxInFlight: f.has('max_in_flight') ? src.integer(f.get('max_in_flight'), 'health.max_in_flight', 1, 100_000) : HEALTH_DEFAULTS.maxInFlight,
+    stateFile: f.has('state_file') ? src.string(f.get('state_file'), 'health.state_file') : HEALTH_DEFAULTS.stateFile,
+  }
+  for (const v of Object.values(out)) if (v === undefined) return undefined
+  return out as HealthOptions
+}
+
+export function readChecks (src: Source, node: YNode): CheckConfig[] {
+  const out: CheckConfig[] = []
+  for (const { key, keyNode, value } of src.entries(node, 'checks') ?? []) {
+    const path = join('checks', key)
+    const f = src.map(value, path, ['type', 'port', 'interval', 'fast_interval', 'down_interval', 'timeout', 'rise', 'fall', 'jitter',
+      'method', 'path', 'host', 'sni', 'insecure', 'expect', 'weight_from_body', 'query', 'state'])
+    if (f === undefined) continue
+    const type = src.oneOf(f.require('type'), f.at('type'), CHECK_TYPES)
+    if (type === undefined) continue
+    const timing = readTiming(src, f)
+    const only = (keys: string[], types: CheckType[]): void => {
+      for (const k of keys) {
+        if (f.has(k) && !types.includes(type)) src.error(f.keyNode(k), f.at(k), ErrorCode.UNKNOWN_KEY, `"${k}" does not apply to ${type} checks`)
+      }
+    }
+    only(['method', 'path', 'host', 'sni', 'insecure', 'weight_from_body'], ['http', 'https'])
+    only(['query'], ['dns'])
+    only(['state'], ['static'])
+    only(['expect'], ['http', 'https', 'dns'])
+    if (type === 'static' && !f.has('state')) src.error(f.node, path, ErrorCode.REQUIRED, 'missing required key "state" (up or down)')
+    let expectStatus: number[] = [200]
+    let expectBody: string | undefined
+    let expectRcode: string[] = ['NOERROR']
+    if (f.has('expect')) {
+      const e = src.map(f.get('expect'), f.at('expect'), type === 'dns' ? ['rcode'] : ['status', 'body'])
+      if (e?.has('status') === true) {
+        expectStatus = (src.list(e.get('status'), e.at('status')) ?? []).map(i => src.integer(i.node, i.path, 100, 599)).filter((n): n is number => n !== undefined)
+      }
+      if (e?.has('body') === true) expectBody = src.string(e.get('body'), e.at('body'))
+      if (e?.has('rcode') === true) {
+        expectRcode = (src.list(e.get('rcode'), e.at('rcode')) ?? []).map(i => src.oneOf(i.node, i.path, RCODES)).filter((s): s is typeof RCODES[number] => s !== undefined)
+      }
+    }
+    let queryName: string | undefined
+    let queryType = 'SOA'
+    if (type === 'dns') {
+      const q = src.map(f.require('query'), f.at('query'), ['name', 'type'])
+      const n = q === undefined ? undefined : src.string(q.require('name'), q.at('name'))
+      if (n !== undefined) {
+        const r = parseAbsoluteName(n)
+        if (r.ok) queryName = r.name === '' ? '.' : r.name
+        else src.error(q?.get('name'), q?.at('name') ?? path, ErrorCode.NAME, `invalid name "${n}": ${r.reason}`)
+      }
+      if (q?.has('type') === true) queryType = src.oneOf(q.get('type'), q.at('type'), ['A', 'AAAA', 'NS', 'SOA', 'TXT', 'CNAME', 'MX'] as const) ?? 'SOA'
+    }
+    const at = src.position(keyNode)
+    const text = (k: string): string | undefined => f.has(k) ? src.string(f.get(k), f.at(k)) : undefined
+    if (timing === undefined) continue
+    out.push({
+      name: key,
+      type,
+      ...timing,
+      port: f.has('port') ? src.integer(f.get('port'), f.at('port'), 1, 65535) : DEFAULT_PORT[type],
+      method: (text('method') ?? 'GET').toUpperCase(),
+      path: text('path') ?? '/',
+      host: text('host'),
+      sni: text('sni'),
+      insecure: f.has('insecure') ? src.boolean(f.get('insecure'), f.at('insecure')) ?? false : false,
+      expectStatus,
+      expectBody,
+      weightFromBody: f.has('weight_from_body') ? src.boolean(f.get('weight_from_body'), f.at('weight_from_body')) ?? false : false,
+      queryName,
+      queryType,
+      expectRcode,
+      staticUp: f.has('state') ? src.oneOf(f.get('state'), f.at('state'), ['up', 'down'] as const) === 'up' : true,
+      file: src.file,
+      line: at.line,
+      col: at.col,
+    })
+  }
+  return out
+}
+
+function readTiming (src: Source, f: Fields): CheckTiming | undefined {
+  const dur = (k: string, min: number, max: number): number | undefined => f.has(k) ? src.duration(f.get(k), f.at(k), min, max) : undefined
+  const intervalMs = dur('interval', 50, 3_600_000) ?? CHECK_DEFAULTS.intervalMs
+  const timeoutMs = dur('timeout', 10, 3_600_000) ?? Math.floor(intervalMs / 2)
+  if (timeoutMs >= intervalMs) {
+    src.error(f.get('timeout') ?? f.node, f.at('timeout'), ErrorCode.VALUE, `timeout must be shorter than interval: got ${timeoutMs} ms >= ${intervalMs} ms`)
+    return undefined
+  }
+  const fast = dur('fast_interval', 50, 3_600_000) ?? Math.max(Math.floor(intervalMs / 2), timeoutMs + 1)
+  const down = dur('down_interval', 50, 3_600_000) ?? intervalMs
+  for (const [k, v] of [['fast_interval', fast], ['down_interval', down]] as const) {
+    if (v <= timeoutMs) src.error(f.get(k), f.at(k), ErrorCode.VALUE, `${k} must be longer than timeout (${timeoutMs} ms): got ${v} ms`)
+  }
+  const rise = f.has('rise') ? src.integer(f.get('rise'), f.at('rise'), 1, 100) : CHECK_DEFAULTS.rise
+  const fall = f.has('fall') ? src.integer(f.get('fall'), f.at('fall'), 1, 100) : CHECK_DEFAULTS.fall
+  let jitter: number | undefined = CHECK_DEFAULTS.jitter
+  if (f.has('jitter')) {
+    const text = src.string(f.get('jitter'), f.at('jitter'))
+    const m = text === undefined ? null : /^(\d+(?:\.\d+)?)%$/.exec(text)
+    if (m === null || Number(m[1]) > 50) {
+      src.error(f.get('jitter'), f.at('jitter'), ErrorCode.VALUE, `must be a percentage from 0% to 50%: got ${JSON.stringify(text)}`)
+      jitter = undefined
+    } else {
+      jitter = Number(m[1]) / 100
+    }
+  }
+  if (rise === undefined || fall === undefined || jitter === undefined) return undefined
+  return { intervalMs, timeoutMs, fastIntervalMs: fast, downIntervalMs: down, rise, fall, jitter }
+}
+
+export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>): PoolConfig[] {
+  const out: PoolConfig[] = []
+  for (const { key, keyNode, value } of src.entries(node, 'pools') ?? []) {
+    const path = join('pools', key)
+    if (!/^[A-Za-z0-9_-]{1,63}$/.test(key)) src.error(keyNode, path, ErrorCode.NAME, `pool names may hold letters, digits, "-" and "_": got "${key}"`)
+    const f = src.map(value, path, ['check', 'policy', 'answers', 'ttl', 'degraded_ttl', 'min_healthy', 'on_insufficient', 'hash_balance_factor', 'members'])
+    if (f === undefined) continue
+    const check = f.has('check') ? src.string(f.get('check'), f.at('check')) : undefined
+    if (check !== undefined && !checks.has(check)) {
+      src.error(f.get('check'), f.at('check'), ErrorCode.REF, `no check named "${check}" (defined: ${[...checks.keys()].join(', ') || 'none'})`)
+    }
+    const policy = f.has('policy') ? src.oneOf(f.get('policy'), f.at('policy'), POLICIES) : 'round-robin'
+    const ttl = f.has('ttl') ? src.integer(f.get('ttl'), f.at('ttl'), 0, 86400) : 30
+    const members = readMembers(src, f.require('members'), f.at('members'))
+    const answers = f.has('answers')
+      ? src.integer(f.get('answers'), f.at('answers'), 1, 64)
+      : policy === 'weighted' || policy === 'hash' ? 1 : 64
+    const minHealthy = readMinHealthy(src, f)
+    const onInsufficient = readOnInsufficient(src, f)
+    const at = src.position(keyNode)
+    if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined) continue
+    const checkType = check === undefined ? undefined : checks.get(check)
+    if (checkType !== undefined && checkType.port === undefined) {
+      for (const m of members) {
+        if (m.checkPort === undefined) {
+          src.error(f.get('members'), f.at('members'), ErrorCode.REQUIRED, `member "${m.name}" needs check_port: check "${checkType.name}" (${checkType.type}) has no port`)
+        }
+      }
+    }
+    if (members.some(m => m.host !== undefined) && members.some(m => m.address !== undefined)) {
+      src.error(f.get('members'), f.at('members'), ErrorCode.VALUE, 'a pool holds either addresses (A/AAAA answers) or host names (CNAME answers), not both')
+    }
+    out.push({
+      name: key,
+      check,
+      policy,
+      answers,
+      ttl,
+      degradedTtl: f.has('degraded_ttl') ? src.integer(f.get('degraded_ttl'), f.at('degraded_ttl'), 0, 86400) ?? ttl : Math.ceil(ttl / 2),
+      minHealthy,
+      onInsufficient,
+      hashBalanceFactor: readFactor(src, f) ?? 1.25,
+      members,
+      file: src.file,
+      line: at.line,
+      col: at.col,
+    })
+  }
+  checkFallbacks(src, node, out)
+  return out
+}
+
+function readFactor (src: Source, f: Fields): number | undefined {
+  if (!f.has('hash_balance_factor')) return undefined
+  const n = f.get('hash_balance_factor')
+  const v = Number(src.string(n, f.at('hash_balance_factor')))
+  if (!(v >= 1 && v <= 10)) { src.error(n, f.at('hash_balance_factor'), ErrorCode.VALUE, `must be a number from 1 to 10: got ${String(v)}`); return undefined }
+  return v
+}
+
+function readMinHealthy (src: Source, f: Fields): PoolConfig['minHealthy'] | undefined {
+  if (!f.has('min_healthy')) return { count: 1 }
+  const n = f.get('min_healthy')
+  const text = src.string(n, f.at('min_healthy'))
+  if (text === undefined) return undefined
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(text)
+  if (pct !== null && Number(pct[1]) <= 100) return { percent: Number(pct[1]) }
+  if (/^\d+$/.test(text)) return { count: Number(text) }
+  src.error(n, f.at('min_healthy'), ErrorCode.VALUE, `must be a count (2) or a percentage (50%): got "${text}"`)
+  return undefined
+}
+
+function readOnInsufficient (src: Source, f: Fields): OnInsufficient | undefined {
+  if (!f.has('on_insufficient')) return { action: 'serve-all' }
+  const n = f.get('on_insufficient')
+  const path = f.at('on_insufficient')
+  if (isMap(n)) {
+    const m = src.map(n, path, ['fallback'])
+    const pool = m === undefined ? undefined : src.string(m.require('fallback'), m.at('fallback'))
+    return pool === undefined ? undefined : { action: 'fallback', pool }
+  }
+  const word = isScalar(n) ? n.value : undefined
+  if (word === 'serve-all' || word === 'nodata' || word === 'servfail') return { action: word }
+  src.error(n, path, ErrorCode.VALUE, `must be serve-all, nodata, servfail or { fallback: <pool> }: got ${describe(n)}`)
+  return undefined
+}
+
+function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
+  const out: MemberConfig[] = []
+  const names = new Set<string>()
+  for (const item of src.list(node, path, false) ?? []) {
+    const f = src.map(item.node, item.path, ['name', 'address', 'host', 'weight', 'group', 'check_address', 'check_port'])
+    if (f === undefined) continue
+    const address = f.has('address') ? src.string(f.get('address'), f.at('address')) : undefined
+    const hostText = f.has('host') ? src.string(f.get('host'), f.at('host')) : undefined
+    if (!f.has('address') && !f.has('host')) {
+      src.error(item.node, item.path, ErrorCode.REQUIRED, 'a member needs "address" (an IP answered as A/AAAA) or "host" (a name answered as CNAME)')
+      continue
+    }
+    if (f.has('address') && f.has('host')) { src.error(item.node, item.path, ErrorCode.VALUE, 'a member has "address" or "host", not both'); continue }
+    if (address === undefined && hostText === undefined) continue
+    if (address !== undefined && (isIP(address) === 0 || address.includes('%'))) {
+      src.error(f.get('address'), f.at('address'), ErrorCode.ADDRESS, `invalid IP address: got "${address}"`)
+      continue
+    }
+    let host: string | undefined
+    if (hostText !== undefined) {
+      const r = parseAbsoluteName(hostText)
+      if (!r.ok || r.name === '') { src.error(f.get('host'), f.at('host'), ErrorCode.NAME, `invalid host name "${hostText}"${r.ok ? '' : `: ${r.reason}`}`); continue }
+      host = r.name
+    }
+    const checkAddress = f.has('check_address') ? src.string(f.get('check_address'), f.at('check_address')) : undefined
+    if (checkAddress !== undefined && isIP(checkAddress) === 0) {
+      src.error(f.get('check_address'), f.at('check_address'), ErrorCode.ADDRESS, `invalid IP address: got "${checkAddress}"`)
+    }
+    const name = f.has('name') ? src.string(f.get('name'), f.at('name')) : address ?? host
+    if (name === undefined) continue
+    if (names.has(name)) { src.error(f.get('name') ?? item.node, f.at('name'), ErrorCode.DUPLICATE_MEMBER, `member "${name}" is defined twice in this pool`); continue }
+    names.add(name)
+    const at = src.position(item.node)
+    out.push({
+      name,
+      address,
+      host,
+      family: address === undefined ? undefined : isIPv4(address) ? 4 : 6,
+      weight: f.has('weight') ? src.integer(f.get('weight'), f.at('weight'), 0, 1_000_000) ?? 1 : 1,
+      group: f.has('group') ? src.integer(f.get('group'), f.at('group'), 0, 1000) ?? 1 : 1,
+      checkAddress,
+      checkPort: f.has('check_port') ? src.integer(f.get('check_port'), f.at('check_port'), 1, 65535) : undefined,
+      file: src.file,
+      line: at.line,
+      col: at.col,
+    })
+  }
+  if (out.length === 0 && node !== undefined) src.error(node, path, ErrorCode.REQUIRED, 'a pool needs at least one member')
+  return out
+}
+
+function checkFallbacks (src: Source, node: YNode, pools: PoolConfig[]): void {
+  const byName = new Map(pools.map(p => [p.name, p]))
+  for (const p of pools) {
+    if (p.onInsufficient.action !== 'fallback') continue
+    const seen = [p.name]
+    let next: string | undefined = p.onInsufficient.pool
+    while (next !== undefined) {
+      const target = byName.get(next)
+      if (target === undefined) {
+        src.error(node, join(join('pools', p.name), 'on_insufficient'), ErrorCode.REF, `fallback pool "${next}" is not defined`)
+        break
+      }
+      if (seen.includes(next)) {
+        src.error(node, join(join('pools', p.name), 'on_insufficient'), ErrorCode.VALUE, `fallback pools form a loop: ${[...seen, next].join(' → ')}`)
+        break
+      }
+      seen.push(next)
+      next = target.onInsufficient.action === 'fallback' ? target.onInsufficient.pool : undefined
+    }
+  }
+}

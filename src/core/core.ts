@@ -1,0 +1,207 @@
+/**
+ * The shared health and scheduling core. It owns the health monitor, the admin state and the
+ * current Snapshot: a frozen view of every pool with its members' state and per-family decisions
+ * precomputed. Health results and admin expiries arrive at any time; they are folded into the next
+ * snapshot after `health.coalesce` (one publish per burst), admin changes and config changes
+ * publish at once. Front ends (DNS, HTTP) read `snapshot` once per query and never wait on it.
+ * Imports nothing from dns2, fastify or maxmind.
+ */
+import { isIP } from 'node:net'
+import { resolve as resolvePath, dirname } from 'node:path'
+import type { CheckConfig, GslbConfig, MemberConfig, PoolConfig } from '../config/model.js'
+import type { Logger } from '../log.js'
+import { AdminStore, type AdminEntry } from './admin-state.js'
+import type { Clock } from './clock.js'
+import { HealthMonitor, type TargetSpec } from './health-monitor.js'
+import { decideFamily, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
+import type { Probe } from './probes.js'
+import { ipToBytes, nameWire } from './wire-bytes.js'
+
+export interface Snapshot {
+  readonly version: number
+  readonly config: GslbConfig
+  /** Same order as config.pools: front ends index pools by position. */
+  readonly pools: readonly PoolView[]
+  readonly byName: ReadonlyMap<string, PoolView>
+  readonly publishedAt: number
+  /** True once the first round of checks finished (or the startup wait passed). */
+  readonly ready: boolean
+}
+
+export interface CoreOptions {
+  readonly clock: Clock
+  readonly log: Logger
+  readonly random?: () => number
+  readonly probeFor?: (check: CheckConfig) => Probe
+  /** Directory that relative paths (the state file) are resolved against. @default the config file's */
+  readonly baseDir?: string
+}
+
+export class GslbCore {
+  readonly #opts: CoreOptions
+  #config: GslbConfig
+  readonly monitor: HealthMonitor
+  readonly admin: AdminStore
+  #snapshot: Snapshot
+  #version = 0
+  #ready = false
+  #pending: unknown
+  #expiryTimer: unknown
+  readonly #listeners: Array<(s: Snapshot) => void> = []
+
+  constructor (config: GslbConfig, opts: CoreOptions) {
+    this.#opts = opts
+    this.#config = config
+    this.monitor = new HealthMonitor({
+      clock: opts.clock,
+      maxInFlight: config.health.maxInFlight,
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+      ...(opts.probeFor === undefined ? {} : { probeFor: opts.probeFor }),
+      onChange: key => this.#onHealthChange(key),
+    })
+    this.admin = new AdminStore(resolvePath(opts.baseDir ?? dirname(config.file), config.health.stateFile), opts.clock)
+    this.#snapshot = this.#build()
+  }
+
+  get snapshot (): Snapshot { return this.#snapshot }
+  get config (): GslbConfig { return this.#config }
+
+  onPublish (fn: (s: Snapshot) => void): void { this.#listeners.push(fn) }
+
+  /** Load the admin state, start checking, and wait for the first round (bounded). */
+  async start (): Promise<boolean> {
+    await this.admin.load()
+    this.monitor.setTargets(targetsOf(this.#config))
+    this.#publishNow()
+    const complete = await this.monitor.waitFirstRound(this.#config.health.startupWaitMs)
+    this.#ready = true
+    this.#publishNow()
+    this.#opts.log.info({ complete, targets: this.monitor.stats.targets }, complete ? 'first round of health checks complete' : 'startup wait passed before every check answered; serving with health.initial_state for the rest')
+    return complete
+  }
+
+  /** Switch to a new configuration: targets that remain keep their state; publish at once. */
+  applyConfig (config: GslbConfig): void {
+    this.#config = config
+    this.monitor.setTargets(targetsOf(config))
+    this.#publishNow()
+  }
+
+  async setAdmin (key: string, entry: Omit<AdminEntry, 'setAt'>): Promise<AdminEntry> {
+    const [pool, member] = key.split('/')
+    const p = this.#config.pools.find(x => x.name === pool)
+    if (p === undefined || !p.members.some(m => m.name === member)) throw new RangeError(`no member "${key}" (use pool/member)`)
+    const saved = await this.admin.set(key, entry)
+    this.#opts.log.info({ member: key, state: entry.state, force: entry.force, expiresAt: entry.expiresAt }, 'admin state changed')
+    this.#publishNow()
+    return saved
+  }
+
+  stop (): void {
+    this.monitor.stop()
+    this.#opts.clock.clearTimeout(this.#pending)
+    this.#opts.clock.clearTimeout(this.#expiryTimer)
+  }
+
+  #onHealthChange (key: string): void {
+    const t = this.monitor.get(key)
+    if (t !== undefined) {
+      this.#opts.log.info({ target: key, status: t.health.status, reason: t.health.reason, reported: t.reported }, 'health changed')
+    }
+    if (this.#pending !== undefined) return
+    this.#pending = this.#opts.clock.setTimeout(() => { this.#pending = undefined; this.#publishNow() }, this.#config.health.coalesceMs)
+  }
+
+  #publishNow (): void {
+    this.#opts.clock.clearTimeout(this.#pending)
+    this.#pending = undefined
+    this.#snapshot = this.#build()
+    this.#armExpiry()
+    for (const fn of this.#listeners) fn(this.#snapshot)
+  }
+
+  #armExpiry (): void {
+    this.#opts.clock.clearTimeout(this.#expiryTimer)
+    const next = this.admin.nextExpiry()
+    if (next === undefined) return
+    this.#expiryTimer = this.#opts.clock.setTimeout(() => {
+      this.#opts.log.info('admin state expired')
+      this.#publishNow()
+    }, next - this.#opts.clock.now() + 1)
+  }
+
+  #build (): Snapshot {
+    const config = this.#config
+    const checks = new Map(config.checks.map(c => [c.name, c]))
+    const views = new Map<string, MemberView[]>()
+    for (const pool of config.pools) {
+      const check = pool.check === undefined ? undefined : checks.get(pool.check)
+      views.set(pool.name, pool.members.map(m => {
+        const spec = check === undefined ? undefined : targetOf(check, m)
+        const t = spec === undefined ? undefined : this.monitor.get(spec.key)
+        const agent = t?.reported.agentState
+        return memberView(pool, m, {
+          health: check === undefined ? 'up' : t?.health.status ?? 'unknown',
+          healthReason: check === undefined ? 'no check configured' : t?.health.reason ?? 'no check result yet',
+          checkKey: spec?.key,
+          reportedWeight: t?.reported.weight,
+          agentState: agent,
+          admin: this.admin.get(`${pool.name}/${m.name}`),
+          rdata: m.address !== undefined ? ipToBytes(m.address) : nameWire(m.host ?? ''),
+        }, config.health)
+      }))
+    }
+    const memo = new Map<string, FamilyDecision>()
+    const byConfig = new Map(config.pools.map(p => [p.name, p]))
+    const decide = (name: string, family: FamilyKey): FamilyDecision => {
+      const key = `${name}|${family}`
+      let d = memo.get(key)
+      if (d === undefined) {
+        d = decideFamily(byConfig.get(name) as PoolConfig, views.get(name) ?? [], family, fb => decide(fb, family))
+        memo.set(key, d)
+      }
+      return d
+    }
+    const pools = config.pools.map((p): PoolView => ({
+      name: p.name, config: p, members: views.get(p.name) ?? [], v4: decide(p.name, 4), v6: decide(p.name, 6), host: decide(p.name, 'host'),
+    }))
+    return deepFreeze({
+      version: ++this.#version,
+      config,
+      pools,
+      byName: new Map(pools.map(p => [p.name, p])),
+      publishedAt: this.#opts.clock.now(),
+      ready: this.#ready,
+    })
+  }
+}
+
+/** The probe target of a member: its check address and port, or its own address. */
+export function targetOf (check: CheckConfig, m: MemberConfig): TargetSpec {
+  const address = m.checkAddress ?? m.address ?? m.host ?? ''
+  const port = m.checkPort ?? check.port ?? 0
+  const host = isIP(address) === 6 ? `[${address}]` : address
+  return { key: `${check.name}|${host}:${port}`, check, address, port }
+}
+
+export function targetsOf (config: GslbConfig): TargetSpec[] {
+  const checks = new Map(config.checks.map(c => [c.name, c]))
+  const out = new Map<string, TargetSpec>()
+  for (const pool of config.pools) {
+    const check = pool.check === undefined ? undefined : checks.get(pool.check)
+    if (check === undefined) continue
+    for (const m of pool.members) {
+      const t = targetOf(check, m)
+      out.set(t.key, t)
+    }
+  }
+  return [...out.values()]
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !Buffer.isBuffer(value) && !(value instanceof Map)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

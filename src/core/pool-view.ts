@@ -1,0 +1,145 @@
+/**
+ * Builds the immutable per-pool view that answers read: each member's effective state, and per
+ * address family (plus host names for CNAME pools) the precomputed outcome of eligibility,
+ * `min_healthy`, failover groups and `on_insufficient`, with a reason for every step. Only the
+ * ordering policy (rotation, weights, hashing) is left for query time (select.ts). Pure: the same
+ * inputs give the same view.
+ */
+import type { Family, HealthOptions, MemberConfig, PoolConfig } from '../config/model.js'
+import type { AdminEntry, AdminState } from './admin-state.js'
+import type { HealthStatus } from './health-state.js'
+
+export interface MemberView {
+  readonly pool: string
+  readonly name: string
+  /** `pool/member`: the admin key. */
+  readonly key: string
+  readonly config: MemberConfig
+  /** Wire bytes of the address (4 or 16) or of the host name (CNAME pools). */
+  readonly rdata: Buffer
+  readonly health: HealthStatus
+  readonly healthReason: string
+  readonly checkKey: string | undefined
+  readonly admin: AdminState
+  readonly adminSource: 'operator' | 'agent' | 'default'
+  readonly force: 'up' | 'down' | undefined
+  readonly weight: number
+  readonly eligible: boolean
+  /** Why the member is or is not eligible. */
+  readonly why: string
+}
+
+export type FamilyKey = 4 | 6 | 'host'
+
+export interface FamilyDecision {
+  /** members: answer from `members`; empty: the pool has no member of this kind (NODATA). */
+  readonly kind: 'members' | 'empty' | 'nodata' | 'servfail'
+  /** The chosen set in config order; the policy orders it per query. */
+  readonly members: readonly MemberView[]
+  readonly degraded: boolean
+  readonly ttl: number
+  /** The pool whose members are served (this pool, or a fallback). */
+  readonly servedBy: string
+  readonly reasons: readonly string[]
+}
+
+export interface PoolView {
+  readonly name: string
+  readonly config: PoolConfig
+  readonly members: readonly MemberView[]
+  readonly v4: FamilyDecision
+  readonly v6: FamilyDecision
+  readonly host: FamilyDecision
+}
+
+export interface MemberInputs {
+  readonly health: HealthStatus
+  readonly healthReason: string
+  readonly checkKey: string | undefined
+  readonly reportedWeight: { absolute: number } | { percent: number } | undefined
+  readonly agentState: AdminState | undefined
+  readonly admin: AdminEntry | undefined
+  readonly rdata: Buffer
+}
+
+export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInputs, health: HealthOptions): MemberView {
+  const admin = input.admin?.state ?? input.agentState ?? 'ready'
+  const adminSource = input.admin !== undefined ? 'operator' : input.agentState !== undefined ? 'agent' : 'default'
+  const force = input.admin?.force
+  const w = input.reportedWeight
+  const weight = w === undefined ? m.weight : 'absolute' in w ? w.absolute : Math.round(m.weight * w.percent / 100)
+  let eligible: boolean
+  let why: string
+  if (admin === 'maint') { eligible = false; why = `maint (${adminSource})` } else if (force === 'down') { eligible = false; why = 'forced down' } else if (admin === 'drain') { eligible = false; why = `drain (${adminSource})` } else if (force === 'up') { eligible = true; why = `forced up (health: ${input.health})` } else if (input.health === 'up') { eligible = true; why = 'up' } else if (input.health === 'unknown') {
+    eligible = health.initialState === 'up'
+    why = `no check result yet: ${eligible ? 'served' : 'not served'} (health.initial_state: ${health.initialState})`
+  } else { eligible = false; why = `down: ${input.healthReason}` }
+  return {
+    pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, config: m, rdata: input.rdata,
+    health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
+    admin, adminSource, force, weight, eligible, why,
+  }
+}
+
+/** Members needed for a set of `size`: a count (capped at the size) or a percentage, at least 1. */
+export function needed (min: PoolConfig['minHealthy'], size: number): number {
+  if ('count' in min) return Math.max(1, Math.min(min.count, size))
+  return Math.max(1, Math.ceil(min.percent * size / 100 - 1e-9))
+}
+
+/**
+ * The outcome for one family. `resolveFallback` gives the decision of another pool for the same
+ * family (config validation guarantees fallbacks form no loop).
+ */
+export function decideFamily (pool: PoolConfig, members: readonly MemberView[], family: FamilyKey,
+  resolveFallback: (name: string) => FamilyDecision): FamilyDecision {
+  const label = family === 'host' ? 'host names' : `IPv${family}`
+  const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : m.config.family === family)
+  const base = { servedBy: pool.name }
+  if (candidates.length === 0) {
+    return { ...base, kind: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }
+  }
+  const degraded = candidates.some(m => !m.eligible && m.admin === 'ready' && m.force !== 'down')
+  const ttl = degraded ? pool.degradedTtl : pool.ttl
+  const reasons: string[] = []
+  for (const m of candidates) if (!m.eligible) reasons.push(`${m.name} excluded: ${m.why}`)
+  const groups = pool.policy === 'failover'
+    ? [...new Set(candidates.map(m => m.config.group))].sort((a, b) => a - b).map(g => ({ label: `group ${g}`, members: candidates.filter(m => m.config.group === g) }))
+    : [{ label: '', members: candidates }]
+  for (const g of groups) {
+    const eligible = g.members.filter(m => m.eligible)
+    const need = needed(pool.minHealthy, g.members.length)
+    const where = g.label === '' ? `${pool.name} ${label}` : `${pool.name} ${label} ${g.label}`
+    if (eligible.length >= need) {
+      const active = eligible.filter(m => m.weight > 0)
+      const chosen = active.length > 0 ? active : eligible
+      reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, at least ${need} needed`)
+      if (active.length === 0) reasons.push(`${where}: only weight-0 members are eligible: serving them`)
+      if (degraded) reasons.push(`degraded: TTL ${pool.degradedTtl} instead of ${pool.ttl}`)
+      return { ...base, kind: 'members', members: chosen, degraded, ttl, reasons }
+    }
+    reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, fewer than the ${need} needed`)
+  }
+  const action = pool.onInsufficient
+  switch (action.action) {
+    case 'serve-all': {
+      const all = candidates.filter(m => m.admin === 'ready' && m.force !== 'down')
+      if (all.length === 0) return { ...base, kind: 'nodata', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient serve-all: every member is drained, in maint or forced down: NODATA'] }
+      return { ...base, kind: 'members', members: all, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `on_insufficient serve-all: failing open with ${all.length} members, health ignored`] }
+    }
+    case 'nodata':
+      return { ...base, kind: 'nodata', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient nodata'] }
+    case 'servfail':
+      return { ...base, kind: 'servfail', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient servfail'] }
+    case 'fallback': {
+      const fb = resolveFallback(action.pool)
+      return { ...fb, degraded: true, ttl: Math.min(fb.ttl, pool.degradedTtl), reasons: [...reasons, `on_insufficient: fallback to pool ${action.pool}`, ...fb.reasons] }
+    }
+  }
+}
+
+export function familyOf (view: PoolView, family: FamilyKey): FamilyDecision {
+  return family === 4 ? view.v4 : family === 6 ? view.v6 : view.host
+}
+
+export type { Family }

@@ -1,0 +1,141 @@
+/**
+ * Query-time ordering policies. Each takes the precomputed chosen set and returns the members to
+ * answer with, in order, at most `answers` of them. Pure apart from the state passed in: the
+ * rotation cursor and the hash load tracker belong to the caller (one per front end and process),
+ * never to the shared snapshot. `explain` receives a reason for each step when given.
+ *
+ * - round-robin, failover: rotate the set by the cursor, so each response starts one further.
+ * - first: config order, no rotation.
+ * - weighted: the first record is chosen in proportion to weight by a low-discrepancy sequence
+ *   over the cursor (frac(n·φ)), so shares match the weights closely after a few hundred answers,
+ *   with no randomness to seed; further records follow in rotation.
+ * - hash: rendezvous (highest random weight) hashing of the client's subnet: a client keeps its
+ *   member while others come and go, and a lost member's clients spread over the rest. Bounded
+ *   load: a member already above `factor` × the average recent load is passed over for the next.
+ */
+import type { Policy } from '../config/model.js'
+import type { FamilyDecision, MemberView } from './pool-view.js'
+
+const PHI_FRACTION = 0.6180339887498949
+
+export class LoadTracker {
+  readonly counts = new Map<string, number>()
+  total = 0
+
+  add (key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+    // Keep a recent window: halve everything every 10,000 decisions.
+    if (++this.total >= 10_000) {
+      this.total = 0
+      for (const [k, v] of this.counts) { const h = v >> 1; this.counts.set(k, h); this.total += h }
+    }
+  }
+}
+
+export interface SelectContext {
+  readonly policy: Policy
+  readonly answers: number
+  /** Increments once per response for this pool and family. */
+  readonly cursor: number
+  /** 32-bit hash of the client's subnet (hash policy). */
+  readonly clientHash: number
+  readonly balanceFactor: number
+  readonly load: LoadTracker | undefined
+}
+
+export function select (d: FamilyDecision, ctx: SelectContext, explain?: string[]): MemberView[] {
+  const members = d.members
+  const n = members.length
+  const k = ctx.answers < n ? ctx.answers : n
+  if (n === 0) return []
+  switch (ctx.policy) {
+    case 'first':
+      explain?.push(`first: ${k} of ${n} in configuration order`)
+      return members.slice(0, k)
+    case 'round-robin':
+    case 'failover': {
+      const start = ctx.cursor % n
+      explain?.push(`${ctx.policy}: rotation ${start} of ${n}, ${k} answer${k === 1 ? '' : 's'}`)
+      return rotate(members, start, k)
+    }
+    case 'weighted': {
+      let total = 0
+      for (const m of members) total += m.weight
+      const u = (ctx.cursor * PHI_FRACTION) % 1
+      let pick = n - 1
+      if (total > 0) {
+        let acc = 0
+        for (let i = 0; i < n; i++) {
+          acc += (members[i] as MemberView).weight / total
+          if (u < acc) { pick = i; break }
+        }
+      } else {
+        pick = ctx.cursor % n
+      }
+      explain?.push(`weighted: ${(members[pick] as MemberView).name} first (weight ${(members[pick] as MemberView).weight} of ${total})`)
+      return rotate(members, pick, k)
+    }
+    case 'hash': {
+      const scored = members.map(m => ({ m, score: hrwScore(ctx.clientHash, m) })).sort((a, b) => b.score - a.score)
+      const out: MemberView[] = []
+      const load = ctx.load
+      const cap = load === undefined ? Infinity : Math.ceil(ctx.balanceFactor * (load.total + 1) / n)
+      for (const s of scored) {
+        if (out.length >= k) break
+        if (out.length === 0 && load !== undefined && (load.counts.get(s.m.key) ?? 0) + 1 > cap && s !== scored[scored.length - 1]) {
+          explain?.push(`hash: ${s.m.name} is over its load bound (${load.counts.get(s.m.key) ?? 0} ≥ ${cap}); next`)
+          continue
+        }
+        out.push(s.m)
+      }
+      if (out.length < k) for (const s of scored) if (out.length < k && !out.includes(s.m)) out.push(s.m)
+      const first = out[0] as MemberView
+      load?.add(first.key)
+      explain?.push(`hash: client ${ctx.clientHash.toString(16)} → ${first.name}`)
+      return out
+    }
+  }
+}
+
+function rotate (members: readonly MemberView[], start: number, k: number): MemberView[] {
+  const n = members.length
+  const out = new Array<MemberView>(k)
+  for (let i = 0; i < k; i++) out[i] = members[(start + i) % n] as MemberView
+  return out
+}
+
+/** Weighted rendezvous score: -w / ln(u), u uniform in (0, 1) from hash(client, member). */
+function hrwScore (client: number, m: MemberView): number {
+  const h = mix32(client ^ fnv1a(m.key))
+  const u = (h + 0.5) / 4294967296
+  const w = m.weight > 0 ? m.weight : 1e-6
+  return -w / Math.log(u)
+}
+
+export function fnv1a (text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+export function fnv1aBytes (b: Uint8Array, len = b.length): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < len; i++) {
+    h ^= b[i] as number
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/** A 32-bit finaliser (murmur3 fmix32): spreads nearby inputs over the whole range. */
+function mix32 (x: number): number {
+  x ^= x >>> 16
+  x = Math.imul(x, 0x85ebca6b)
+  x ^= x >>> 13
+  x = Math.imul(x, 0xc2b2ae35)
+  x ^= x >>> 16
+  return x >>> 0
+}
