@@ -108,7 +108,7 @@ function httpProbe (check: CheckConfig, t: ProbeTarget, signal: AbortSignal): Pr
 }
 
 async function dnsProbe (check: CheckConfig, t: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
-  const resolve = dns2.UDPClient({ dns: t.address, port: t.port, socketType: isIP(t.address) === 6 ? 'udp6' : 'udp4', retryOverTCP: true, timeout: 60_000 })
+  const resolve = dns2.UDPClient({ dns: t.address, port: t.port, socketType: isIP(t.address) === 6 ? 'udp6' : 'udp4', retryOverTCP: true, timeout: check.timeoutMs })
   const aborted = new Promise<never>((_resolve, reject) => {
     if (signal.aborted) reject(signal.reason)
     signal.addEventListener('abort', () => reject(signal.reason), { once: true })

@@ -11,12 +11,15 @@
  *   with no randomness to seed; further records follow in rotation.
  * - hash: rendezvous (highest random weight) hashing of the client's subnet: a client keeps its
  *   member while others come and go, and a lost member's clients spread over the rest. Bounded
- *   load: a member already above `factor` × the average recent load is passed over for the next.
+ *   load: once the window holds 1,000 decisions, a member already above `factor` × the average
+ *   recent load is passed over for the next.
  */
 import type { Policy } from '../config/model.js'
 import type { FamilyDecision, MemberView } from './pool-view.js'
 
 const PHI_FRACTION = 0.6180339887498949
+/** Decisions in the load window before the hash policy's load bound applies. */
+export const BOUNDED_LOAD_MIN = 1000
 
 export class LoadTracker {
   readonly counts = new Map<string, number>()
@@ -78,7 +81,8 @@ export function select (d: FamilyDecision, ctx: SelectContext, explain?: string[
     case 'hash': {
       const scored = members.map(m => ({ m, score: hrwScore(ctx.clientHash, m) })).sort((a, b) => b.score - a.score)
       const out: MemberView[] = []
-      const load = ctx.load
+      // The bound needs enough recent decisions to measure load; below that, stickiness wins.
+      const load = ctx.load !== undefined && ctx.load.total >= BOUNDED_LOAD_MIN ? ctx.load : undefined
       const cap = load === undefined ? Infinity : Math.ceil(ctx.balanceFactor * (load.total + 1) / n)
       for (const s of scored) {
         if (out.length >= k) break
@@ -90,7 +94,7 @@ export function select (d: FamilyDecision, ctx: SelectContext, explain?: string[
       }
       if (out.length < k) for (const s of scored) if (out.length < k && !out.includes(s.m)) out.push(s.m)
       const first = out[0] as MemberView
-      load?.add(first.key)
+      ctx.load?.add(first.key)
       explain?.push(`hash: client ${ctx.clientHash.toString(16)} → ${first.name}`)
       return out
     }

@@ -8,7 +8,10 @@ import { silentLogger } from '../../src/log.js'
 export interface Stack {
   readonly app: Gslb
   readonly dir: string
+  /** The DNS port (UDP and TCP). */
   readonly port: number
+  /** The admin API port, when listen.admin is configured. */
+  readonly adminPort: number | undefined
   close: () => Promise<void>
 }
 
@@ -26,13 +29,19 @@ export async function writeConfig (files: Record<string, string>): Promise<strin
 
 export async function startStack (files: Record<string, string>): Promise<Stack> {
   const dir = await writeConfig(files)
+  return await startIn(dir)
+}
+
+/** Start (or restart) a server on the configuration already in `dir`. */
+export async function startIn (dir: string, keep = false): Promise<Stack> {
   const app = await Gslb.load(join(dir, 'gslb.yaml'), silentLogger)
   const bound = await app.start()
   return {
     app,
     dir,
     port: (bound[0] as { port: number }).port,
-    close: async () => { await app.close(); await rm(dir, { recursive: true, force: true }) },
+    adminPort: app.admin === undefined ? undefined : bound[bound.length - 1]?.port,
+    close: async () => { await app.close(); if (!keep) await rm(dir, { recursive: true, force: true }) },
   }
 }
 
