@@ -149,6 +149,7 @@ function readTiming (src: Source, f: Fields): CheckTiming | undefined {
 
 export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>): PoolConfig[] {
   const out: PoolConfig[] = []
+  const fallbackNodes = new Map<string, YNode>()
   for (const { key, keyNode, value } of src.entries(node, 'pools') ?? []) {
     const path = join('pools', key)
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(key)) src.error(keyNode, path, ErrorCode.NAME, `pool names may hold letters, digits, "-" and "_": got "${key}"`)
@@ -166,6 +167,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
       : policy === 'weighted' || policy === 'hash' ? 1 : 64
     const minHealthy = readMinHealthy(src, f)
     const onInsufficient = readOnInsufficient(src, f)
+    fallbackNodes.set(key, f.get('on_insufficient'))
     const at = src.position(keyNode)
     if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined) continue
     const checkType = check === undefined ? undefined : checks.get(check)
@@ -195,7 +197,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
       col: at.col,
     })
   }
-  checkFallbacks(src, node, out)
+  checkFallbacks(src, fallbackNodes, out)
   return out
 }
 
@@ -285,7 +287,7 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
   return out
 }
 
-function checkFallbacks (src: Source, node: YNode, pools: PoolConfig[]): void {
+function checkFallbacks (src: Source, nodes: ReadonlyMap<string, YNode>, pools: PoolConfig[]): void {
   const byName = new Map(pools.map(p => [p.name, p]))
   for (const p of pools) {
     if (p.onInsufficient.action !== 'fallback') continue
@@ -294,11 +296,11 @@ function checkFallbacks (src: Source, node: YNode, pools: PoolConfig[]): void {
     while (next !== undefined) {
       const target = byName.get(next)
       if (target === undefined) {
-        src.error(node, join(join('pools', p.name), 'on_insufficient'), ErrorCode.REF, `fallback pool "${next}" is not defined`)
+        src.error(nodes.get(p.name), join(join('pools', p.name), 'on_insufficient'), ErrorCode.REF, `fallback pool "${next}" is not defined`)
         break
       }
       if (seen.includes(next)) {
-        src.error(node, join(join('pools', p.name), 'on_insufficient'), ErrorCode.VALUE, `fallback pools form a loop: ${[...seen, next].join(' → ')}`)
+        src.error(nodes.get(p.name), join(join('pools', p.name), 'on_insufficient'), ErrorCode.VALUE, `fallback pools form a loop: ${[...seen, next].join(' → ')}`)
         break
       }
       seen.push(next)
