@@ -6,6 +6,7 @@
  */
 import { dirname } from 'node:path'
 import { AdminServer } from './admin/server.js'
+import { RedirectServer } from './http/server.js'
 import type { GslbConfig } from './config/model.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
 import { systemClock, type Clock } from './core/clock.js'
@@ -24,6 +25,7 @@ export class Gslb {
   readonly core: GslbCore
   readonly dns: DnsServer
   readonly admin: AdminServer | undefined
+  readonly http: RedirectServer | undefined
   #answers: { config: GslbConfig, index: AnswerIndex }
   #serving: Serving
   readonly #file: string
@@ -48,6 +50,9 @@ export class Gslb {
     })
     this.dns = new DnsServer({ get: () => this.#serving }, config.dns, log.child({ mod: 'dns' }))
     this.admin = config.adminListen === undefined ? undefined : new AdminServer(this, config.adminListen, log.child({ mod: 'admin' }))
+    this.http = config.httpListen === undefined
+      ? undefined
+      : new RedirectServer({ snapshot: () => this.core.snapshot, http: config.http, log: log.child({ mod: 'http' }) }, config.httpListen, log.child({ mod: 'http' }))
   }
 
   /** Load and compile; throws ConfigError with every problem found. */
@@ -65,6 +70,7 @@ export class Gslb {
   async start (): Promise<BoundAddress[]> {
     await this.core.start()
     const bound = await this.dns.start()
+    if (this.http !== undefined) bound.push(await this.http.start())
     if (this.admin !== undefined) bound.push(await this.admin.start())
     const config = this.config
     this.#log.info({
@@ -90,7 +96,7 @@ export class Gslb {
 
   async close (): Promise<void> {
     this.core.stop()
-    await Promise.all([this.dns.close(), this.admin?.close()])
+    await Promise.all([this.dns.close(), this.http?.close(), this.admin?.close()])
   }
 }
 

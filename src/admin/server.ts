@@ -79,7 +79,8 @@ export function parseExpiry (text: string, now: number): number | undefined {
 function memberJson (m: MemberView): Record<string, unknown> {
   return {
     name: m.name,
-    ...(m.config.address === undefined ? { host: m.config.host } : { address: m.config.address }),
+    ...(m.config.address === undefined ? (m.config.host === undefined ? {} : { host: m.config.host }) : { address: m.config.address }),
+    ...(m.config.url === undefined ? {} : { url: m.config.url }),
     eligible: m.eligible,
     why: m.why,
     health: m.health,
@@ -98,7 +99,7 @@ function decisionJson (d: FamilyDecision): Record<string, unknown> {
 }
 
 function poolJson (p: PoolView): Record<string, unknown> {
-  return { name: p.name, policy: p.config.policy, members: p.members.map(memberJson), ipv4: decisionJson(p.v4), ipv6: decisionJson(p.v6), host: decisionJson(p.host) }
+  return { name: p.name, policy: p.config.policy, members: p.members.map(memberJson), ipv4: decisionJson(p.v4), ipv6: decisionJson(p.v6), host: decisionJson(p.host), url: decisionJson(p.url) }
 }
 
 export class AdminServer {

@@ -9,6 +9,7 @@ export interface CommonOptions {
   readonly config: string
   readonly dns: readonly string[] | undefined
   readonly admin: string | undefined
+  readonly http: string | undefined
   readonly logLevel: string | undefined
 }
 
@@ -29,5 +30,9 @@ export async function check (opts: CommonOptions): Promise<number> {
 }
 
 export function loadOptions (opts: CommonOptions): LoadOptions {
-  return { ...(opts.dns === undefined ? {} : { dnsListen: opts.dns }), ...(opts.admin === undefined ? {} : { adminListen: opts.admin }) }
+  return {
+    ...(opts.dns === undefined ? {} : { dnsListen: opts.dns }),
+    ...(opts.admin === undefined ? {} : { adminListen: opts.admin }),
+    ...(opts.http === undefined ? {} : { httpListen: opts.http }),
+  }
 }

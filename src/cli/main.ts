@@ -10,7 +10,7 @@ import { serve } from './serve.js'
 const USAGE = `Usage: gslb <command> [options]
 
 Commands:
-  serve   Run the DNS server (and, as configured, the rest of the stack)
+  serve   Run the DNS server, and the redirect service and admin API when configured
   check   Validate the configuration and zones; print file:line:col errors; exit 1 on error
   admin   Show or change member state on a running server:
             admin status
@@ -19,6 +19,7 @@ Commands:
 Options:
   -c, --config FILE    configuration file (default: gslb.yaml)
       --dns ADDR:PORT  DNS listen address, repeatable; replaces listen.dns from the file
+      --http ADDR:PORT   HTTP redirect listen address; replaces listen.http
       --admin ADDR:PORT  admin API address (serve: replaces listen.admin; admin: where to connect)
       --workers N      serve: processes sharing the listeners (default: 1)
       --log-level L    fatal|error|warn|info|debug|trace (default: from the file, else info)
@@ -36,6 +37,7 @@ async function main (argv: string[]): Promise<number> {
         dns: { type: 'string', multiple: true },
         workers: { type: 'string' },
         admin: { type: 'string' },
+        http: { type: 'string' },
         for: { type: 'string' },
         note: { type: 'string' },
         'log-level': { type: 'string' },
@@ -52,7 +54,7 @@ async function main (argv: string[]): Promise<number> {
     process.stdout.write(USAGE)
     return command === undefined && values.help !== true ? 2 : 0
   }
-  const common = { config: values.config, dns: values.dns, logLevel: values['log-level'], admin: values.admin }
+  const common = { config: values.config, dns: values.dns, logLevel: values['log-level'], admin: values.admin, http: values.http }
   switch (command) {
     case 'serve': {
       const workers = values.workers === undefined ? 1 : Number(values.workers)

@@ -11,12 +11,15 @@ import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.
 import { Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks, readHealth, readPools } from './pools.js'
+import { readHttpOptions, readRedirects } from './redirects.js'
 
 export interface LoadOptions {
   /** Replace `listen.dns` from the command line (`--dns`). */
   readonly dnsListen?: readonly string[]
   /** Replace `listen.admin` from the command line (`--admin`). */
   readonly adminListen?: string
+  /** Replace `listen.http` from the command line (`--http`). */
+  readonly httpListen?: string
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
@@ -37,13 +40,20 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const text = await readText(file, shown, issues)
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'pools', 'health'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'pools', 'health', 'http', 'redirects'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
   let adminListen: ListenAddress | undefined
+  let httpListen: ListenAddress | undefined
   if (top.has('listen')) {
-    const l = src.map(top.get('listen'), 'listen', ['dns', 'admin'])
+    const l = src.map(top.get('listen'), 'listen', ['dns', 'admin', 'http'])
+    if (l?.has('http') === true) {
+      const text = src.string(l.get('http'), 'listen.http')
+      const a = text === undefined ? undefined : parseListen(text)
+      if (typeof a === 'string') src.error(l.get('http'), 'listen.http', ErrorCode.LISTEN, a)
+      else httpListen = a
+    }
     if (l?.has('dns') === true) listen = readListen(src, l.get('dns'), 'listen.dns')
     if (l?.has('admin') === true) {
       const text = src.string(l.get('admin'), 'listen.admin')
@@ -61,6 +71,11 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       else listen.push(a)
     }
   }
+  if (opts.httpListen !== undefined) {
+    const a = parseListen(opts.httpListen)
+    if (typeof a === 'string') new Source('--http', '', issues).error(undefined, '', ErrorCode.LISTEN, a)
+    else httpListen = a
+  }
   if (opts.adminListen !== undefined) {
     const a = parseListen(opts.adminListen)
     if (typeof a === 'string') new Source('--admin', '', issues).error(undefined, '', ErrorCode.LISTEN, a)
@@ -76,6 +91,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const checks = top.has('checks') ? readChecks(src, top.get('checks')) : []
   const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c]))) : []
   const health = readHealth(src, top.get('health'), top.has('health'))
+  const http = readHttpOptions(src, top.get('http'), top.has('http'))
+  const redirects = top.has('redirects') ? readRedirects(src, top.get('redirects'), pools) : []
   const poolRefs: PoolRef[] = []
 
   const zonesDir = top.has('zones') ? src.string(top.get('zones'), 'zones') : 'zones'
@@ -106,8 +123,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       message: `no pool named "${ref.pool}" in ${shown} (defined: ${[...poolNames].join(', ') || 'none'})` })
   }
 
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, adminListen, zones, checks, pools, health, logLevel })
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined) throw new ConfigError(issues)
+  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, pools, health, logLevel })
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {

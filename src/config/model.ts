@@ -59,9 +59,46 @@ export interface ZoneConfig extends Located {
   readonly owners: readonly OwnerConfig[]
 }
 
+export type RedirectStatus = 301 | 302 | 303 | 307 | 308
+
+export interface RouteConfig extends Located {
+  /** Lowercase host names; "*.example.test" matches any name below example.test. */
+  readonly hosts: readonly string[]
+  /** Path prefix, starting and ending with "/" (or exactly "/"). */
+  readonly path: string
+  readonly pool: string
+  readonly status: RedirectStatus
+  readonly keepQuery: boolean
+  readonly cacheControl: string | undefined
+  /** Link: rel=duplicate alternates after the chosen member. @default 3 */
+  readonly alternates: number
+  /** What the hash policy hashes: the client address or the request path. @default client */
+  readonly affinity: 'client' | 'path'
+  /** IPv6 clients only get members whose URL has IPv6. @default false */
+  readonly matchFamily: boolean
+  /** https requests may be sent to http members. @default false */
+  readonly allowDowngrade: boolean
+  /** Where to send clients when no member can take them; else 503. */
+  readonly fallbackUrl: string | undefined
+  readonly retryAfterSec: number
+  /** X-GSLB-Pool and X-GSLB-Member response headers. @default false */
+  readonly debugHeaders: boolean
+}
+
+export interface HttpOptions {
+  /** Peers whose X-Forwarded-For / X-Forwarded-Proto are believed. @default none */
+  readonly trustedProxies: readonly string[]
+  /** Log every request at info. @default false */
+  readonly requestLog: boolean
+}
+
 export interface GslbConfig {
   readonly file: string
   readonly dns: DnsOptions
+  /** The HTTP redirect listener; undefined: no redirect service. */
+  readonly httpListen: ListenAddress | undefined
+  readonly http: HttpOptions
+  readonly redirects: readonly RouteConfig[]
   /** The admin API listener; undefined: no admin API. */
   readonly adminListen: ListenAddress | undefined
   readonly zones: readonly ZoneConfig[]
@@ -130,6 +167,10 @@ export interface MemberConfig extends Located {
   /** Address and port probed, when they differ from the answered address. */
   readonly checkAddress: string | undefined
   readonly checkPort: number | undefined
+  /** Base URL for HTTP redirects (scheme, host, optional port and path; no query). */
+  readonly url: string | undefined
+  /** Whether `url` is reachable over IPv6 (for routes with match_family). @default true for IPv6 members */
+  readonly urlIpv6: boolean
 }
 
 export type Policy = 'round-robin' | 'weighted' | 'failover' | 'hash' | 'first'

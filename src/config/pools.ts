@@ -173,7 +173,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     const checkType = check === undefined ? undefined : checks.get(check)
     if (checkType !== undefined && checkType.port === undefined) {
       for (const m of members) {
-        if (m.checkPort === undefined) {
+        if (m.checkPort === undefined && m.url === undefined) {
           src.error(f.get('members'), f.at('members'), ErrorCode.REQUIRED, `member "${m.name}" needs check_port: check "${checkType.name}" (${checkType.type}) has no port`)
         }
       }
@@ -240,16 +240,18 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
   const out: MemberConfig[] = []
   const names = new Set<string>()
   for (const item of src.list(node, path, false) ?? []) {
-    const f = src.map(item.node, item.path, ['name', 'address', 'host', 'weight', 'group', 'check_address', 'check_port'])
+    const f = src.map(item.node, item.path, ['name', 'address', 'host', 'url', 'url_ipv6', 'weight', 'group', 'check_address', 'check_port'])
     if (f === undefined) continue
     const address = f.has('address') ? src.string(f.get('address'), f.at('address')) : undefined
     const hostText = f.has('host') ? src.string(f.get('host'), f.at('host')) : undefined
-    if (!f.has('address') && !f.has('host')) {
-      src.error(item.node, item.path, ErrorCode.REQUIRED, 'a member needs "address" (an IP answered as A/AAAA) or "host" (a name answered as CNAME)')
+    if (!f.has('address') && !f.has('host') && !f.has('url')) {
+      src.error(item.node, item.path, ErrorCode.REQUIRED, 'a member needs "address" (an IP answered as A/AAAA), "host" (a name answered as CNAME) or "url" (a redirect target)')
       continue
     }
     if (f.has('address') && f.has('host')) { src.error(item.node, item.path, ErrorCode.VALUE, 'a member has "address" or "host", not both'); continue }
-    if (address === undefined && hostText === undefined) continue
+    const url = f.has('url') ? readBaseUrl(src, f.get('url'), f.at('url')) : undefined
+    if (f.has('url') && url === undefined) continue
+    if (address === undefined && hostText === undefined && url === undefined) continue
     if (address !== undefined && (isIP(address) === 0 || address.includes('%'))) {
       src.error(f.get('address'), f.at('address'), ErrorCode.ADDRESS, `invalid IP address: got "${address}"`)
       continue
@@ -264,7 +266,7 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
     if (checkAddress !== undefined && isIP(checkAddress) === 0) {
       src.error(f.get('check_address'), f.at('check_address'), ErrorCode.ADDRESS, `invalid IP address: got "${checkAddress}"`)
     }
-    const name = f.has('name') ? src.string(f.get('name'), f.at('name')) : address ?? host
+    const name = f.has('name') ? src.string(f.get('name'), f.at('name')) : address ?? host ?? url
     if (name === undefined) continue
     if (names.has(name)) { src.error(f.get('name') ?? item.node, f.at('name'), ErrorCode.DUPLICATE_MEMBER, `member "${name}" is defined twice in this pool`); continue }
     names.add(name)
@@ -278,6 +280,8 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
       group: f.has('group') ? src.integer(f.get('group'), f.at('group'), 0, 1000) ?? 1 : 1,
       checkAddress,
       checkPort: f.has('check_port') ? src.integer(f.get('check_port'), f.at('check_port'), 1, 65535) : undefined,
+      url,
+      urlIpv6: f.has('url_ipv6') ? src.boolean(f.get('url_ipv6'), f.at('url_ipv6')) ?? false : address !== undefined && !isIPv4(address),
       file: src.file,
       line: at.line,
       col: at.col,
@@ -307,4 +311,22 @@ function checkFallbacks (src: Source, nodes: ReadonlyMap<string, YNode>, pools: 
       next = target.onInsufficient.action === 'fallback' ? target.onInsufficient.pool : undefined
     }
   }
+}
+
+/** An absolute http(s) URL without credentials, query or fragment; returned with a trailing "/". */
+export function readBaseUrl (src: Source, node: YNode, path: string): string | undefined {
+  const text = src.string(node, path)
+  if (text === undefined) return undefined
+  let u: URL
+  try {
+    u = new URL(text)
+  } catch {
+    src.error(node, path, ErrorCode.VALUE, `must be an absolute http or https URL: got "${text}"`)
+    return undefined
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') {
+    src.error(node, path, ErrorCode.VALUE, `must be an http or https URL without user, query or fragment: got "${text}"`)
+    return undefined
+  }
+  return u.href.endsWith('/') ? u.href : `${u.href}/`
 }

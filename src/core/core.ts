@@ -147,7 +147,7 @@ export class GslbCore {
           reportedWeight: t?.reported.weight,
           agentState: agent,
           admin: this.admin.get(`${pool.name}/${m.name}`),
-          rdata: m.address !== undefined ? ipToBytes(m.address) : nameWire(m.host ?? ''),
+          rdata: m.address !== undefined ? ipToBytes(m.address) : m.host !== undefined ? nameWire(m.host) : Buffer.alloc(0),
         }, config.health)
       }))
     }
@@ -163,7 +163,7 @@ export class GslbCore {
       return d
     }
     const pools = config.pools.map((p): PoolView => ({
-      name: p.name, config: p, members: views.get(p.name) ?? [], v4: decide(p.name, 4), v6: decide(p.name, 6), host: decide(p.name, 'host'),
+      name: p.name, config: p, members: views.get(p.name) ?? [], v4: decide(p.name, 4), v6: decide(p.name, 6), host: decide(p.name, 'host'), url: decide(p.name, 'url'),
     }))
     return deepFreeze({
       version: ++this.#version,
@@ -178,8 +178,9 @@ export class GslbCore {
 
 /** The probe target of a member: its check address and port, or its own address. */
 export function targetOf (check: CheckConfig, m: MemberConfig): TargetSpec {
-  const address = m.checkAddress ?? m.address ?? m.host ?? ''
-  const port = m.checkPort ?? check.port ?? 0
+  const url = m.url === undefined ? undefined : new URL(m.url)
+  const address = m.checkAddress ?? m.address ?? m.host ?? url?.hostname.replace(/^\[|\]$/g, '') ?? ''
+  const port = m.checkPort ?? check.port ?? (url === undefined ? 0 : Number(url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80))
   const host = isIP(address) === 6 ? `[${address}]` : address
   return { key: `${check.name}|${host}:${port}`, check, address, port }
 }

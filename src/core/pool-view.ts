@@ -29,7 +29,8 @@ export interface MemberView {
   readonly why: string
 }
 
-export type FamilyKey = 4 | 6 | 'host'
+/** IPv4 and IPv6 addresses and host names answer DNS; `url` members answer HTTP redirects. */
+export type FamilyKey = 4 | 6 | 'host' | 'url'
 
 export interface FamilyDecision {
   /** members: answer from `members`; empty: the pool has no member of this kind (NODATA). */
@@ -50,6 +51,7 @@ export interface PoolView {
   readonly v4: FamilyDecision
   readonly v6: FamilyDecision
   readonly host: FamilyDecision
+  readonly url: FamilyDecision
 }
 
 export interface MemberInputs {
@@ -93,8 +95,8 @@ export function needed (min: PoolConfig['minHealthy'], size: number): number {
  */
 export function decideFamily (pool: PoolConfig, members: readonly MemberView[], family: FamilyKey,
   resolveFallback: (name: string) => FamilyDecision): FamilyDecision {
-  const label = family === 'host' ? 'host names' : `IPv${family}`
-  const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : m.config.family === family)
+  const label = family === 'host' ? 'host names' : family === 'url' ? 'URL' : `IPv${family}`
+  const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family)
   const base = { servedBy: pool.name }
   if (candidates.length === 0) {
     return { ...base, kind: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }
@@ -139,7 +141,7 @@ export function decideFamily (pool: PoolConfig, members: readonly MemberView[], 
 }
 
 export function familyOf (view: PoolView, family: FamilyKey): FamilyDecision {
-  return family === 4 ? view.v4 : family === 6 ? view.v6 : view.host
+  return family === 4 ? view.v4 : family === 6 ? view.v6 : family === 'host' ? view.host : view.url
 }
 
 export type { Family }

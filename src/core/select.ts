@@ -14,7 +14,9 @@
  *   load: once the window holds 1,000 decisions, a member already above `factor` × the average
  *   recent load is passed over for the next.
  */
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Policy } from '../config/model.js'
+import { ipToBytes } from './wire-bytes.js'
 import type { FamilyDecision, MemberView } from './pool-view.js'
 
 const PHI_FRACTION = 0.6180339887498949
@@ -132,6 +134,13 @@ export function fnv1aBytes (b: Uint8Array, len = b.length): number {
     h = Math.imul(h, 0x01000193)
   }
   return h >>> 0
+}
+
+/** Hash of a client's subnet: IPv4 to /24, IPv6 to /56 (the granularity resolvers and ECS use). */
+export function subnetHash (address: string): number {
+  if (isIPv4(address)) return fnv1a(address.slice(0, address.lastIndexOf('.')))
+  if (!isIPv6(address)) return fnv1a(address)
+  return (fnv1aBytes(ipToBytes(address), 7) ^ 2) >>> 0
 }
 
 /** A 32-bit finaliser (murmur3 fmix32): spreads nearby inputs over the whole range. */

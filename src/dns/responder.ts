@@ -5,8 +5,7 @@
  */
 import type { PoolView } from '../core/pool-view.js'
 import { familyOf, type FamilyDecision } from '../core/pool-view.js'
-import { fnv1a, fnv1aBytes, LoadTracker, select } from '../core/select.js'
-import { ipToBytes } from '../core/wire-bytes.js'
+import { fnv1aBytes, LoadTracker, select, subnetHash } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
 import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
@@ -172,8 +171,7 @@ function clientKey (q: Query, client: string): { hash: number, scope: number } {
     if (bits % 8 !== 0) bytes[Math.floor(bits / 8)] = (bytes[Math.floor(bits / 8)] as number) & (0xff << (8 - bits % 8))
     return { hash: fnv1aBytes(bytes, Math.ceil(bits / 8)) ^ q.ecsFamily, scope: bits }
   }
-  if (client.includes(':')) return { hash: fnv1aBytes(ipToBytes(client), 7) ^ 2, scope: 0 }
-  return { hash: fnv1a(client.slice(0, client.lastIndexOf('.'))), scope: 0 }
+  return { hash: subnetHash(client), scope: 0 }
 }
 
 function optLength (q: Query): number {

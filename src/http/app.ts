@@ -1,0 +1,165 @@
+/**
+ * The HTTP redirect service (fastify), built apart from listen() so tests use inject(). Each
+ * request reads the core's snapshot once: route by Host and path prefix, take the route pool's
+ * URL members that are eligible (never a down, drained or maint member, even when DNS fails open),
+ * filter by scheme and address family, order them with the pool's policy, and answer with a
+ * redirect to the first, `Link: rel=duplicate` for the next ones, or the fallback URL / 503.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { isIPv6 } from 'node:net'
+import type { HttpOptions, RouteConfig } from '../config/model.js'
+import type { Snapshot } from '../core/core.js'
+import type { FamilyDecision, MemberView } from '../core/pool-view.js'
+import { fnv1a, LoadTracker, select, subnetHash } from '../core/select.js'
+import type { Logger } from '../log.js'
+import { clientOf, parseCidrs } from './client-address.js'
+import { buildLocation, cleanQuery, normalizePath } from './location.js'
+import { RouteTable } from './route-table.js'
+
+export interface RedirectDeps {
+  /** The current snapshot; read once per request. */
+  readonly snapshot: () => Snapshot
+  readonly http: HttpOptions
+  readonly log?: Logger
+}
+
+interface Candidate { member: MemberView, url: string }
+
+export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
+  const app = Fastify({
+    ...(deps.http.requestLog && deps.log !== undefined ? { loggerInstance: deps.log as FastifyBaseLogger } : {}),
+    disableRequestLogging: !deps.http.requestLog,
+    // research/reliability.md §a9: fastify's defaults leave slow clients too much time.
+    connectionTimeout: 10_000,
+    requestTimeout: 10_000,
+    keepAliveTimeout: 5_000,
+    maxRequestsPerSocket: 1_000,
+    bodyLimit: 4_096,
+    return503OnClosing: true,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 100, ignoreDuplicateSlashes: false },
+  })
+  app.server.headersTimeout = 5_000
+  const trusted = parseCidrs(deps.http.trustedProxies)
+  const state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker }>()
+  let tables = new WeakMap<object, RouteTable>()
+
+  app.addHook('onRequest', async (req, reply) => {
+    // RFC 9112 §3.2: a request with more than one Host header is invalid.
+    let hosts = 0
+    const raw = req.raw.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++
+    if (hosts > 1) return await reply.code(400).send({ error: 'more than one Host header' })
+    // Absolute-form targets (GET http://evil/x) are refused rather than routed by their path.
+    if (!(req.raw.url ?? '').startsWith('/')) return await reply.code(400).send({ error: 'the request target must be a path' })
+  })
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const snap = deps.snapshot()
+    let table = tables.get(snap.config)
+    if (table === undefined) {
+      tables = new WeakMap()
+      table = new RouteTable(snap.config.redirects)
+      tables.set(snap.config, table)
+    }
+    const rawUrl = req.raw.url ?? '/'
+    const q = rawUrl.indexOf('?')
+    const norm = normalizePath(q === -1 ? rawUrl : rawUrl.slice(0, q))
+    if (!norm.ok) return await reply.code(400).send({ error: norm.reason })
+    const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
+    if (q !== -1 && query === undefined) return await reply.code(400).send({ error: 'the query has a bad percent-escape' })
+    const host = hostOf(req.headers.host)
+    if (host === undefined) return await reply.code(400).send({ error: 'missing or invalid Host header' })
+    const match = table.match(host, norm.path)
+    if (match.kind === 'unknown-host') return await reply.code(421).send({ error: `no redirects for host ${host}` })
+    if (match.kind === 'no-route') return await reply.code(404).send({ error: 'no redirect route for this path' })
+    const route = match.route
+    const view = snap.byName.get(route.pool)
+    const decision = view?.url
+    const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto'], trusted)
+    const excluded: Array<{ name: string, url: string | undefined, reason: string }> = []
+    const members = decision === undefined ? [] : eligibleFor(decision, route, client, excluded)
+    const mirrorlist = query !== undefined && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
+    const keptQuery = route.keepQuery && !mirrorlist ? query : undefined
+
+    let ordered: Candidate[] = []
+    if (decision !== undefined && members.length > 0) {
+      let st = state.get(decision)
+      if (st === undefined) { st = { cursor: 0, load: new LoadTracker() }; state.set(decision, st) }
+      const policy = view?.config.policy ?? 'round-robin'
+      const chosen = select({ ...decision, members }, {
+        policy,
+        answers: 1 + route.alternates,
+        cursor: st.cursor++,
+        clientHash: policy !== 'hash' ? 0 : route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
+        balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
+        load: policy === 'hash' ? st.load : undefined,
+      })
+      ordered = chosen.map(m => ({ member: m, url: buildLocation(m.config.url as string, norm.path, route.path, keptQuery) }))
+    }
+
+    if (mirrorlist) {
+      for (const m of view?.members ?? []) {
+        if (m.config.url !== undefined && decision?.members.includes(m) !== true) excluded.push({ name: m.name, url: m.config.url, reason: m.why })
+      }
+      return await reply.code(200).header('cache-control', 'no-cache').send({
+        path: norm.path,
+        pool: route.pool,
+        served_by: decision?.servedBy ?? route.pool,
+        chosen: ordered[0] === undefined ? null : { name: ordered[0].member.name, url: ordered[0].url },
+        alternates: ordered.slice(1).map((c, i) => ({ name: c.member.name, url: c.url, pri: i + 1 })),
+        excluded,
+        reasons: decision?.reasons ?? [],
+      })
+    }
+    if (route.debugHeaders) reply.header('x-gslb-pool', decision?.servedBy ?? route.pool)
+    const first = ordered[0]
+    if (first === undefined) {
+      if (route.fallbackUrl !== undefined) {
+        return await redirect(reply, route, buildLocation(route.fallbackUrl, norm.path, route.path, keptQuery))
+      }
+      return await reply.code(503).header('retry-after', String(route.retryAfterSec)).header('cache-control', 'no-cache')
+        .send({ error: 'no healthy member can take this request', pool: route.pool })
+    }
+    if (route.debugHeaders) reply.header('x-gslb-member', first.member.name)
+    if (ordered.length > 1) reply.header('link', ordered.slice(1).map((c, i) => `<${c.url}>; rel=duplicate; pri=${i + 1}`).join(', '))
+    return await redirect(reply, route, first.url)
+  }
+
+  app.route({ method: ['GET', 'HEAD'], url: '/', handler })
+  app.route({ method: ['GET', 'HEAD'], url: '/*', handler })
+  return app
+}
+
+async function redirect (reply: FastifyReply, route: RouteConfig, location: string): Promise<FastifyReply> {
+  if (route.cacheControl !== undefined) reply.header('cache-control', route.cacheControl)
+  return await reply.code(route.status).header('location', location).header('content-type', 'text/plain; charset=utf-8').send(`Redirecting to ${location}\n`)
+}
+
+/**
+ * The members a request may be sent to: eligible (never down, drained, in maint or forced down,
+ * even when the pool's DNS decision fails open), with an https URL for an https request unless the
+ * route allows a downgrade, and with IPv6 for an IPv6 client when the route asks for it.
+ */
+function eligibleFor (d: FamilyDecision, route: RouteConfig, client: { address: string, https: boolean },
+  excluded: Array<{ name: string, url: string | undefined, reason: string }>): MemberView[] {
+  const v6 = isIPv6(client.address)
+  const out: MemberView[] = []
+  for (const m of d.members) {
+    const url = m.config.url as string
+    if (!m.eligible) { excluded.push({ name: m.name, url, reason: m.why }); continue }
+    if (client.https && !route.allowDowngrade && !url.startsWith('https:')) { excluded.push({ name: m.name, url, reason: 'http only; the request came over https' }); continue }
+    if (route.matchFamily && v6 && !m.config.urlIpv6) { excluded.push({ name: m.name, url, reason: 'no IPv6; the client uses IPv6' }); continue }
+    out.push(m)
+  }
+  return out
+}
+
+/** The Host header as a lowercase name without port or trailing dot; IP literals and junk → undefined. */
+function hostOf (header: string | undefined): string | undefined {
+  if (header === undefined || header === '' || header.startsWith('[')) return undefined
+  const colon = header.indexOf(':')
+  let h = (colon === -1 ? header : header.slice(0, colon)).toLowerCase()
+  if (h.endsWith('.')) h = h.slice(0, -1)
+  return /^[a-z0-9_.-]+$/.test(h) ? h : undefined
+}

@@ -1,0 +1,73 @@
+/**
+ * Safe redirect targets. The Location header is built only from a configured member URL plus the
+ * request path normalised here, never from the Host header or an absolute-form request target.
+ * normalizePath() rejects what could escape or split a header (backslashes, control characters
+ * raw or percent-encoded, bad escapes), removes dot segments (also "%2e"), collapses "//" (so
+ * "//evil.example" cannot become a protocol-relative URL) and percent-encodes every character
+ * that is not safe in a URL path.
+ */
+
+export type Normalized = { ok: true, path: string } | { ok: false, reason: string }
+
+const SAFE_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/
+const SAFE_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/
+const HEX = '0123456789ABCDEF'
+
+function encodeChar (c: string): string {
+  const code = c.charCodeAt(0)
+  return code > 0xff ? encodeURIComponent(c) : `%${HEX[code >> 4] as string}${HEX[code & 15] as string}`
+}
+
+/** Keep valid %XX escapes (uppercased), encode anything outside `safe`; undefined on a bad escape. */
+function clean (text: string, safe: RegExp): string | undefined {
+  let out = ''
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string
+    if (c === '%') {
+      const hex = text.slice(i + 1, i + 3)
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined
+      out += `%${hex.toUpperCase()}`
+      i += 2
+    } else {
+      out += safe.test(c) ? c : encodeChar(c)
+    }
+  }
+  return out
+}
+
+export function normalizePath (raw: string): Normalized {
+  if (!raw.startsWith('/')) return { ok: false, reason: 'the request target must be a path' }
+  // Raw control characters, backslashes, or their encodings (CR, LF, NUL, "\").
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f\\]/.test(raw) || /%(0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(raw)) {
+    return { ok: false, reason: 'control characters and backslashes are not allowed in the path' }
+  }
+  const out: string[] = []
+  const segments = raw.split('/')
+  for (const seg of segments) {
+    if (seg === '') continue
+    const dots = seg.replace(/%2e/gi, '.')
+    if (dots === '.') continue
+    if (dots === '..') {
+      if (out.length === 0) return { ok: false, reason: 'the path climbs above the root' }
+      out.pop()
+      continue
+    }
+    const c = clean(seg, SAFE_PATH)
+    if (c === undefined) return { ok: false, reason: 'the path has a bad percent-escape' }
+    out.push(c)
+  }
+  const trailing = raw.length > 1 && raw.endsWith('/') && out.length > 0
+  return { ok: true, path: `/${out.join('/')}${trailing ? '/' : ''}` }
+}
+
+/** A query string made safe for a Location header; undefined when it has a bad escape. */
+export function cleanQuery (raw: string): string | undefined {
+  return clean(raw, SAFE_QUERY)
+}
+
+/** The redirect target: the member's base URL (ending in "/"), the path under the route prefix, the query. */
+export function buildLocation (base: string, path: string, prefix: string, query: string | undefined): string {
+  const rest = path.slice(prefix.length - 1).replace(/^\//, '')
+  return query === undefined || query === '' ? base + rest : `${base}${rest}?${query}`
+}

@@ -1,0 +1,38 @@
+/**
+ * Host + path prefix → route. Exact hosts are one Map lookup; wildcard hosts ("*.example.test",
+ * any name below) are tried from the most specific. Within a host, the longest prefix wins.
+ */
+import type { RouteConfig } from '../config/model.js'
+
+export type Match = { kind: 'route', route: RouteConfig, index: number } | { kind: 'unknown-host' } | { kind: 'no-route' }
+
+export class RouteTable {
+  readonly #exact = new Map<string, Array<{ route: RouteConfig, index: number }>>()
+  readonly #wild: Array<{ suffix: string, routes: Array<{ route: RouteConfig, index: number }> }> = []
+
+  constructor (routes: readonly RouteConfig[]) {
+    const wild = new Map<string, Array<{ route: RouteConfig, index: number }>>()
+    routes.forEach((route, index) => {
+      for (const h of route.hosts) {
+        const target = h.startsWith('*.') ? wild : this.#exact
+        const key = h.startsWith('*.') ? h.slice(1) : h
+        const list = target.get(key) ?? []
+        list.push({ route, index })
+        target.set(key, list)
+      }
+    })
+    const byLength = (a: { route: RouteConfig }, b: { route: RouteConfig }): number => b.route.path.length - a.route.path.length
+    for (const list of this.#exact.values()) list.sort(byLength)
+    for (const [suffix, list] of [...wild].sort((a, b) => b[0].length - a[0].length)) this.#wild.push({ suffix, routes: list.sort(byLength) })
+  }
+
+  /** `host` lowercase without port or trailing dot; `path` normalised. */
+  match (host: string, path: string): Match {
+    let list = this.#exact.get(host)
+    if (list === undefined) list = this.#wild.find(w => host.endsWith(w.suffix) && host.length > w.suffix.length)?.routes
+    if (list === undefined) return { kind: 'unknown-host' }
+    const dir = path.endsWith('/') ? path : `${path}/`
+    for (const r of list) if (dir.startsWith(r.route.path)) return { kind: 'route', route: r.route, index: r.index }
+    return { kind: 'no-route' }
+  }
+}
