@@ -132,7 +132,7 @@ export interface CheckTiming {
 export interface CheckConfig extends Located, CheckTiming {
   readonly name: string
   readonly type: CheckType
-  /** Port probed; members' `check_port` overrides it. Undefined: the type's default or the member's port. */
+  /** Port probed, when set; a member's `check_port` overrides it. Else the member URL's port, else 80/443/53 by type. */
   readonly port: number | undefined
   // http / https
   readonly method: string

@@ -26,7 +26,8 @@ export const HEALTH_DEFAULTS: HealthOptions = {
 
 const CHECK_TYPES: readonly CheckType[] = ['tcp', 'http', 'https', 'dns', 'agent', 'static']
 const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first']
-const DEFAULT_PORT: Partial<Record<CheckType, number>> = { http: 80, https: 443, dns: 53 }
+/** Ports used when neither the member, the check nor the member's URL gives one. */
+export const DEFAULT_CHECK_PORT: Partial<Record<CheckType, number>> = { http: 80, https: 443, dns: 53 }
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'] as const
 
 export function readHealth (src: Source, node: YNode, present: boolean): HealthOptions | undefined {
@@ -96,7 +97,7 @@ export function readChecks (src: Source, node: YNode): CheckConfig[] {
       name: key,
       type,
       ...timing,
-      port: f.has('port') ? src.integer(f.get('port'), f.at('port'), 1, 65535) : DEFAULT_PORT[type],
+      port: f.has('port') ? src.integer(f.get('port'), f.at('port'), 1, 65535) : undefined,
       method: (text('method') ?? 'GET').toUpperCase(),
       path: text('path') ?? '/',
       host: text('host'),
@@ -171,7 +172,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     const at = src.position(keyNode)
     if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined) continue
     const checkType = check === undefined ? undefined : checks.get(check)
-    if (checkType !== undefined && checkType.port === undefined) {
+    if (checkType !== undefined && checkType.port === undefined && DEFAULT_CHECK_PORT[checkType.type] === undefined) {
       for (const m of members) {
         if (m.checkPort === undefined && m.url === undefined) {
           src.error(f.get('members'), f.at('members'), ErrorCode.REQUIRED, `member "${m.name}" needs check_port: check "${checkType.name}" (${checkType.type}) has no port`)

@@ -9,6 +9,7 @@
 import { isIP } from 'node:net'
 import { resolve as resolvePath, dirname } from 'node:path'
 import type { CheckConfig, GslbConfig, MemberConfig, PoolConfig } from '../config/model.js'
+import { DEFAULT_CHECK_PORT } from '../config/pools.js'
 import type { Logger } from '../log.js'
 import { AdminStore, type AdminEntry } from './admin-state.js'
 import type { Clock } from './clock.js'
@@ -180,7 +181,8 @@ export class GslbCore {
 export function targetOf (check: CheckConfig, m: MemberConfig): TargetSpec {
   const url = m.url === undefined ? undefined : new URL(m.url)
   const address = m.checkAddress ?? m.address ?? m.host ?? url?.hostname.replace(/^\[|\]$/g, '') ?? ''
-  const port = m.checkPort ?? check.port ?? (url === undefined ? 0 : Number(url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80))
+  const urlPort = url === undefined ? undefined : Number(url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80)
+  const port = m.checkPort ?? check.port ?? urlPort ?? DEFAULT_CHECK_PORT[check.type] ?? 0
   const host = isIP(address) === 6 ? `[${address}]` : address
   return { key: `${check.name}|${host}:${port}`, check, address, port }
 }

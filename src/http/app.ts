@@ -28,7 +28,6 @@ interface Candidate { member: MemberView, url: string }
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.http.requestLog && deps.log !== undefined ? { loggerInstance: deps.log as FastifyBaseLogger } : {}),
-    disableRequestLogging: !deps.http.requestLog,
     // research/reliability.md §a9: fastify's defaults leave slow clients too much time.
     connectionTimeout: 10_000,
     requestTimeout: 10_000,

@@ -1,0 +1,285 @@
+/**
+ * The redirect service: with inject() for routing, headers, filters and the malicious-input table
+ * (research/reliability.md §a9 rows 85–98), and over real sockets for what inject() cannot send
+ * (duplicate Host, absolute-form targets, NUL, oversized headers) and for live health changes.
+ */
+import assert from 'node:assert/strict'
+import { get as httpGet } from 'node:http'
+import { connect } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { buildRedirectApp } from '../src/http/app.js'
+import { normalizePath } from '../src/http/location.js'
+import { FakeBackend } from './helpers/backend.js'
+import { startIn, writeConfig, type Stack } from './helpers/stack.js'
+
+const ZONE = `zone: example.test
+soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
+records:
+  "@": { NS: [ns1.example.test] }
+  ns1: { A: 127.0.0.1 }
+`
+const CONFIG = `listen: { dns: ["127.0.0.1:0"], http: "127.0.0.1:0", admin: "127.0.0.1:0" }
+http: { trusted_proxies: [127.0.0.0/8] }
+pools:
+  mirrors:
+    members:
+      - { name: m1, url: "https://m1.example.net/debian/" }
+      - { name: m2, url: "https://m2.example.net/debian" }
+      - { name: m3, url: "http://m3.example.net/", url_ipv6: true }
+  single:
+    members: [{ name: only, url: "https://only.example.net/" }]
+  sticky:
+    policy: hash
+    members:
+      - { name: c1, url: "https://c1.example.net/" }
+      - { name: c2, url: "https://c2.example.net/" }
+      - { name: c3, url: "https://c3.example.net/" }
+redirects:
+  - { host: dl.example.test, path: /pub/, pool: mirrors, alternates: 2, debug_headers: true, allow_downgrade: true }
+  - { host: dl.example.test, path: /secure/, pool: mirrors }
+  - { host: dl.example.test, path: /v6/, pool: mirrors, match_family: true, allow_downgrade: true }
+  - { host: dl.example.test, path: /noquery/, pool: mirrors, keep_query: false, allow_downgrade: true }
+  - { host: dl.example.test, path: /perm/, pool: single, status: 301 }
+  - { host: dl.example.test, path: /temp/, pool: single, status: 307, cache_control: "max-age=60" }
+  - { host: dl.example.test, path: /other/, pool: single, status: 308, alternates: 0 }
+  - { host: dl.example.test, path: /see/, pool: single, status: 303 }
+  - { host: ["*.cdn.example.test", cdn.example.test], pool: sticky, affinity: path }
+  - { host: fb.example.test, pool: single, fallback_url: "https://origin.example.net/files/" }
+  - { host: none.example.test, pool: single, retry_after: 1m }
+health: { coalesce: 0ms, state_file: state.json, startup_wait: 1s }
+`
+
+describe('redirects (inject)', () => {
+  let stack: Stack
+  let app: FastifyInstance
+  const get = async (url: string, headers: Record<string, string> = {}): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> =>
+    await app.inject({ method: 'GET', url, headers: { host: 'dl.example.test', ...headers } })
+
+  before(async () => {
+    stack = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))
+    app = buildRedirectApp({ snapshot: () => stack.app.core.snapshot, http: stack.app.config.http })
+    await app.ready()
+  })
+  after(async () => { await app.close(); await stack.close() })
+
+  test('302 to a member: base URL + path under the prefix + query, no-cache, Link alternates, debug headers', async () => {
+    const r = await get('/pub/dists/bookworm/Release?x=1&y=a%20b')
+    assert.equal(r.statusCode, 302)
+    const loc = r.headers.location as string
+    assert.match(loc, /^(https:\/\/m1\.example\.net\/debian|https:\/\/m2\.example\.net\/debian|http:\/\/m3\.example\.net)\/dists\/bookworm\/Release\?x=1&y=a%20b$/)
+    assert.equal(r.headers['cache-control'], 'no-cache')
+    const links = String(r.headers.link).split(', ')
+    assert.equal(links.length, 2)
+    assert.match(links[0] as string, /^<https?:\/\/m\d\.example\.net\/.*dists\/bookworm\/Release\?x=1&y=a%20b>; rel=duplicate; pri=1$/)
+    assert.match(links[1] as string, /; rel=duplicate; pri=2$/)
+    assert.equal(r.headers['x-gslb-pool'], 'mirrors')
+    assert.match(String(r.headers['x-gslb-member']), /^m[123]$/)
+  })
+
+  test('round-robin: consecutive requests start with different members', async () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 3; i++) seen.add(String((await get('/pub/a')).headers['x-gslb-member']))
+    assert.equal(seen.size, 3)
+  })
+
+  test('status and Cache-Control per route', async () => {
+    const cases: Array<[string, number, string | undefined]> = [['/perm/x', 301, undefined], ['/temp/x', 307, 'max-age=60'], ['/other/x', 308, undefined], ['/see/x', 303, 'no-cache']]
+    for (const [url, status, cc] of cases) {
+      const r = await get(url)
+      assert.equal(r.statusCode, status, url)
+      assert.equal(r.headers['cache-control'], cc, url)
+      assert.equal(r.headers.location, `https://only.example.net/${url.split('/')[2] as string}`)
+    }
+    assert.equal((await get('/other/x')).headers.link, undefined, 'alternates: 0')
+  })
+
+  test('keep_query: false drops the query', async () => {
+    assert.doesNotMatch(String((await get('/noquery/f?token=1')).headers.location), /\?/)
+  })
+
+  test('wildcard host with path affinity: the same path goes to the same member from any client', async () => {
+    const a = await app.inject({ url: '/big/file.iso', headers: { host: 'eu.cdn.example.test', 'x-forwarded-for': '198.51.100.7' } })
+    const b = await app.inject({ url: '/big/file.iso', headers: { host: 'cdn.example.test', 'x-forwarded-for': '203.0.113.9' } })
+    assert.equal(a.statusCode, 302)
+    assert.equal(a.headers.location, b.headers.location)
+    const others = new Set<string>()
+    for (let i = 0; i < 20; i++) others.add(String((await app.inject({ url: `/f${i}`, headers: { host: 'cdn.example.test' } })).headers.location).split('/')[2] as string)
+    assert.ok(others.size >= 2, 'different paths spread over members')
+  })
+
+  test('https requests only get https members unless the route allows a downgrade; only from trusted proxies', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await get('/secure/f', { 'x-forwarded-proto': 'https' })
+      assert.match(String(r.headers.location), /^https:/)
+    }
+    const all = new Set<string>()
+    for (let i = 0; i < 6; i++) all.add(String((await get('/pub/f', { 'x-forwarded-proto': 'https' })).headers.location).split(':')[0] as string)
+    assert.deepEqual([...all].sort(), ['http', 'https'], 'downgrade allowed on /pub/')
+    const untrusted = await app.inject({ url: '/secure/f', headers: { host: 'dl.example.test', 'x-forwarded-proto': 'https' }, remoteAddress: '198.51.100.1' })
+    const seen = new Set<string>()
+    seen.add(String(untrusted.headers.location).split(':')[0] as string)
+    for (let i = 0; i < 5; i++) seen.add(String((await app.inject({ url: '/secure/f', headers: { host: 'dl.example.test', 'x-forwarded-proto': 'https' }, remoteAddress: '198.51.100.1' })).headers.location).split(':')[0] as string)
+    assert.ok(seen.has('http'), 'an untrusted peer cannot claim https')
+  })
+
+  test('IPv6 clients only get members with IPv6 when the route asks for it', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await get('/v6/f', { 'x-forwarded-for': '2001:db8::7' })
+      assert.equal(r.headers.location, 'http://m3.example.net/f')
+    }
+    const v4 = new Set<string>()
+    for (let i = 0; i < 6; i++) v4.add(String((await get('/v6/f', { 'x-forwarded-for': '198.51.100.7' })).headers.location))
+    assert.equal(v4.size, 3)
+  })
+
+  test('?mirrorlist lists chosen, alternates and excluded members with reasons', async () => {
+    await stack.app.core.setAdmin('mirrors/m2', { state: 'drain', force: undefined, expiresAt: undefined, note: undefined })
+    try {
+      const r = await get('/pub/some/file?mirrorlist')
+      assert.equal(r.statusCode, 200)
+      const body = r.json() as { chosen: { name: string }, alternates: Array<{ name: string }>, excluded: Array<{ name: string, reason: string }> }
+      assert.ok(['m1', 'm3'].includes(body.chosen.name))
+      assert.equal(body.alternates.length, 1)
+      assert.deepEqual(body.excluded, [{ name: 'm2', url: 'https://m2.example.net/debian/', reason: 'drain (operator)' }])
+    } finally {
+      await stack.app.core.setAdmin('mirrors/m2', { state: 'ready', force: undefined, expiresAt: undefined, note: undefined })
+    }
+  })
+
+  test('a member taken out between two requests: the second goes elsewhere', async () => {
+    const first = await get('/perm/x')
+    assert.equal(first.headers.location, 'https://only.example.net/x')
+    await stack.app.core.setAdmin('single/only', { state: 'ready', force: 'down', expiresAt: undefined, note: undefined })
+    try {
+      const r = await get('/perm/x')
+      assert.equal(r.statusCode, 503, 'no other member: 503, never the down one')
+      assert.equal(r.headers['retry-after'], '30')
+      const fb = await app.inject({ url: '/a/b.iso?v=1', headers: { host: 'fb.example.test' } })
+      assert.equal(fb.statusCode, 302)
+      assert.equal(fb.headers.location, 'https://origin.example.net/files/a/b.iso?v=1', 'fallback URL')
+      assert.equal((await app.inject({ url: '/x', headers: { host: 'none.example.test' } })).headers['retry-after'], '60')
+    } finally {
+      await stack.app.core.setAdmin('single/only', { state: 'ready', force: undefined, expiresAt: undefined, note: undefined })
+    }
+  })
+
+  // research/reliability.md §a9, rows 85–98
+  const malicious: Array<{ row: string, url: string, headers?: Record<string, string>, method?: 'GET' | 'POST' | 'TRACE', status: number, location?: RegExp }> = [
+    { row: '85 CRLF encoded in the path', url: '/pub/a%0d%0aSet-Cookie:x=1', status: 400 },
+    { row: '85 CRLF encoded in the query stays encoded', url: '/pub/a?x=%0d%0aSet-Cookie:x=1', status: 302, location: /\?x=%0D%0ASet-Cookie:x=1$/ },
+    { row: '86 //evil.example stays under the member', url: '//evil.example/pub/x', status: 404 },
+    { row: '86 //evil after the prefix', url: '/pub//evil.example/x', status: 302, location: /^https?:\/\/m\d\.example\.net\/(debian\/)?evil\.example\/x$/ },
+    { row: '87 encoded backslash', url: '/pub/%5cevil.example', status: 400 },
+    { row: '88 ?to=https://evil is only a query', url: '/pub/x?to=https://evil.example', status: 302, location: /^https?:\/\/m\d\.example\.net\/.*x\?to=https:\/\/evil\.example$/ },
+    { row: '89 unknown Host', url: '/pub/x', headers: { host: 'evil.example' }, status: 421 },
+    { row: '93 ../ inside the prefix is resolved', url: '/pub/a/../b', status: 302, location: /\/b$/ },
+    { row: '93 ../ out of the prefix leaves the route', url: '/pub/../secret', status: 404 },
+    { row: '94 bad percent-encoding', url: '/pub/%zz', status: 400 },
+    { row: '98 TRACE', url: '/pub/x', method: 'TRACE', status: 404 },
+    { row: 'non-ASCII is percent-encoded', url: '/pub/caf\u00e9 "x"', status: 302, location: /\/caf%C3%A9%20%22x%22$/ },
+  ]
+  for (const c of malicious) {
+    test(`malicious input ${c.row}`, async () => {
+      const r = await app.inject({ method: c.method ?? 'GET', url: c.url, headers: { host: 'dl.example.test', ...c.headers } })
+      assert.equal(r.statusCode, c.status, `${c.url}: ${r.body}`)
+      if (c.location !== undefined) assert.match(String(r.headers.location), c.location)
+      if (r.headers.location !== undefined) assert.match(String(r.headers.location), /^https?:\/\/(m\d|only)\.example\.net\//, 'Location only under a member URL')
+    })
+  }
+})
+
+describe('normalizePath', () => {
+  const cases: Array<[string, string | null]> = [
+    ['/', '/'], ['/a/b', '/a/b'], ['/a//b', '/a/b'], ['/a/./b', '/a/b'], ['/a/%2E/b', '/a/b'], ['/a/b/..', '/a'], ['/a/b/', '/a/b/'],
+    ['/..', null], ['/a\\b', null], ['/a%00', null], ['/a%7f', null], ['/%G1', null], ['a', null], ['/a%2fb', '/a%2Fb'],
+  ]
+  for (const [input, want] of cases) {
+    test(JSON.stringify(input), () => {
+      const r = normalizePath(input)
+      if (want === null) assert.equal(r.ok, false)
+      else assert.deepEqual(r, { ok: true, path: want })
+    })
+  }
+})
+
+/** Send raw bytes to the HTTP listener and return the status line. */
+function raw (port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' })
+    let data = ''
+    s.on('data', d => { data += d.toString('latin1') })
+    s.on('end', () => resolve(data.split('\r\n')[0] ?? ''))
+    s.on('close', () => resolve(data.split('\r\n')[0] ?? ''))
+    s.on('error', reject)
+    s.end(text)
+  })
+}
+
+describe('redirects over real sockets', () => {
+  let stack: Stack
+  let httpPort: number
+  before(async () => {
+    stack = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))
+    httpPort = (stack.app.http?.app.server.address() as { port: number }).port
+  })
+  after(async () => { await stack.close() })
+
+  const rows: Array<[string, string, RegExp]> = [
+    ['a plain GET', 'GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 302 /],
+    ['HEAD', 'HEAD /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 302 /],
+    ['90 missing Host', 'GET /pub/f HTTP/1.1\r\nConnection: close\r\n\r\n', / 400 /],
+    ['91 duplicate Host', 'GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nHost: evil.example\r\nConnection: close\r\n\r\n', / 400 /],
+    ['92 absolute-form target', 'GET http://evil.example/pub/f HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 400 /],
+    // inject() parses URLs like a browser (\\ → /, dot segments resolved), so these go over a socket.
+    ['87 backslash', 'GET /pub/\\evil.example HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 400 /],
+    ['93 ../ climbing above the root', 'GET /pub/../../etc/passwd HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 400 /],
+    ['93 %2e%2e climbing above the root', 'GET /%2e%2e/%2E%2E/etc HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 400 /],
+    ['93 ../ out of the prefix leaves the route', 'GET /pub/../secret HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 404 /],
+    ['95 NUL in the path', 'GET /pub/a\0b HTTP/1.1\r\nHost: dl.example.test\r\nConnection: close\r\n\r\n', / 400 /],
+    ['95 CL and TE together', 'GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n', / 400 /],
+    ['96 body over the limit', `POST /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n${'x'.repeat(5000)}`, / 4\d\d /],
+    ['97 header over 16 KiB', `GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nX-Big: ${'x'.repeat(17000)}\r\nConnection: close\r\n\r\n`, / 431 /],
+  ]
+  for (const [name, request, want] of rows) {
+    test(name, async () => { assert.match(await raw(httpPort, request), want) })
+  }
+
+  test('a member whose backend fails its health check is not redirected to', async () => {
+    const backends = [await new FakeBackend().start(), await new FakeBackend().start()]
+    const dir = await writeConfig({
+      'zones/example.test.yaml': ZONE,
+      'gslb.yaml': `listen: { dns: ["127.0.0.1:0"], http: "127.0.0.1:0" }
+checks:
+  web: { type: http, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 }
+pools:
+  origin:
+    check: web
+    members:
+${backends.map((b, i) => `      - { name: o${i}, url: "http://127.0.0.1:${b.port}/" }`).join('\n')}
+redirects: [{ host: dl.example.test, pool: origin, debug_headers: true }]
+health: { coalesce: 0ms, state_file: state.json, startup_wait: 2s }
+`,
+    })
+    const live = await startIn(dir)
+    try {
+      const port = (live.app.http?.app.server.address() as { port: number }).port
+      // fetch() drops a custom Host header (a forbidden header), so use node:http.
+      const member = (): Promise<string | undefined> => new Promise((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port, path: '/x', headers: { host: 'dl.example.test' }, agent: false }, res => {
+          res.resume()
+          resolve(res.headers['x-gslb-member'] as string | undefined)
+        }).on('error', reject)
+      })
+      const seen = new Set([await member(), await member()])
+      assert.deepEqual([...seen].sort(), ['o0', 'o1'])
+      await (backends[0] as FakeBackend).set('500')
+      const end = Date.now() + 3000
+      while (Date.now() < end && (live.app.core.snapshot.byName.get('origin')?.members[0]?.eligible ?? true)) await new Promise(resolve => setTimeout(resolve, 20))
+      for (let i = 0; i < 4; i++) assert.equal(await member(), 'o1')
+    } finally {
+      await live.close()
+      for (const b of backends) await b.stop()
+    }
+  })
+})
