@@ -49,7 +49,7 @@ export function readRedirects (src: Source, node: YNode, pools: readonly PoolCon
     }
     let path = f.has('path') ? src.string(f.get('path'), f.at('path')) : '/'
     if (path !== undefined && (!path.startsWith('/') || /[?#\\\s%]|\/\.\.?(\/|$)/.test(path))) {
-      src.error(f.get('path'), f.at('path'), ErrorCode.VALUE, `must be a path prefix starting with "/", without "?", "#", "%", "\\\\", spaces or dot segments: got "${path}"`)
+      src.error(f.get('path'), f.at('path'), ErrorCode.VALUE, `must be a path prefix starting with "/", without "?", "#", "%", "\\", spaces or dot segments: got "${path}"`)
       path = undefined
     }
     if (path !== undefined && !path.endsWith('/')) path = `${path}/`
@@ -69,15 +69,9 @@ export function readRedirects (src: Source, node: YNode, pools: readonly PoolCon
     const bool = (k: string, d: boolean): boolean => f.has(k) ? src.boolean(f.get(k), f.at(k)) ?? d : d
     const cacheControl = f.has('cache_control') ? src.string(f.get('cache_control'), f.at('cache_control')) : undefined
     if (cacheControl !== undefined && /[\r\n]/.test(cacheControl)) src.error(f.get('cache_control'), f.at('cache_control'), ErrorCode.VALUE, 'must be one line')
-    const at = src.position(item.node)
-    if (path === undefined || poolName === undefined || status === undefined || hosts.length === 0) continue
-    out.push({
-      hosts,
-      path,
-      pool: poolName,
-      status,
+    // Read every field before deciding to skip the route, so each bad field is reported.
+    const rest = {
       keepQuery: bool('keep_query', true),
-      cacheControl: cacheControl ?? (status === 301 || status === 308 ? undefined : 'no-cache'),
       alternates: f.has('alternates') ? src.integer(f.get('alternates'), f.at('alternates'), 0, 10) ?? 3 : 3,
       affinity: f.has('affinity') ? src.oneOf(f.get('affinity'), f.at('affinity'), ['client', 'path'] as const) ?? 'client' : 'client',
       matchFamily: bool('match_family', false),
@@ -85,6 +79,16 @@ export function readRedirects (src: Source, node: YNode, pools: readonly PoolCon
       fallbackUrl: f.has('fallback_url') ? readBaseUrl(src, f.get('fallback_url'), f.at('fallback_url')) : undefined,
       retryAfterSec: f.has('retry_after') ? (src.duration(f.get('retry_after'), f.at('retry_after'), 1000, 86_400_000) ?? 30_000) / 1000 : 30,
       debugHeaders: bool('debug_headers', false),
+    }
+    const at = src.position(item.node)
+    if (path === undefined || poolName === undefined || status === undefined || hosts.length === 0) continue
+    out.push({
+      hosts,
+      path,
+      pool: poolName,
+      status,
+      cacheControl: cacheControl ?? (status === 301 || status === 308 ? undefined : 'no-cache'),
+      ...rest,
       file: src.file,
       line: at.line,
       col: at.col,

@@ -48,8 +48,9 @@ export interface SelectContext {
   readonly load: LoadTracker | undefined
 }
 
-export function select (d: FamilyDecision, ctx: SelectContext, explain?: string[]): MemberView[] {
-  const members = d.members
+/** `from`: a decision (its chosen members) or a member list already filtered by the caller. */
+export function select (from: FamilyDecision | readonly MemberView[], ctx: SelectContext, explain?: string[]): MemberView[] {
+  const members = Array.isArray(from) ? from as readonly MemberView[] : (from as FamilyDecision).members
   const n = members.length
   const k = ctx.answers < n ? ctx.answers : n
   if (n === 0) return []

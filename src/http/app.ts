@@ -6,7 +6,6 @@
  * redirect to the first, `Link: rel=duplicate` for the next ones, or the fallback URL / 503.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { isIPv6 } from 'node:net'
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import type { FamilyDecision, MemberView } from '../core/pool-view.js'
@@ -24,6 +23,8 @@ export interface RedirectDeps {
 }
 
 interface Candidate { member: MemberView, url: string }
+interface Seen { host: string | undefined, xff: string | undefined, proto: string | undefined }
+const headersSeen = new WeakMap<object, Seen>()
 
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
   const app = Fastify({
@@ -43,15 +44,34 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
   const state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker }>()
   let tables = new WeakMap<object, RouteTable>()
 
-  app.addHook('onRequest', async (req, reply) => {
-    // RFC 9112 §3.2: a request with more than one Host header is invalid.
+  app.addHook('onRequest', (req, reply, done) => {
+    // One pass over the raw headers: RFC 9112 §3.2 says a request with more than one Host header
+    // is invalid; the values the handler needs are kept, so Node never builds req.headers.
     let hosts = 0
     const raw = req.raw.rawHeaders
-    for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++
-    if (hosts > 1) return await reply.code(400).send({ error: 'more than one Host header' })
+    const seen: Seen = { host: undefined, xff: undefined, proto: undefined }
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string
+      if (name.length === 4 && name.toLowerCase() === 'host') { hosts++; seen.host = raw[i + 1] }
+      else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') seen.xff = seen.xff === undefined ? raw[i + 1] : `${seen.xff},${raw[i + 1] as string}`
+      else if (name.length === 17 && name.toLowerCase() === 'x-forwarded-proto') seen.proto ??= raw[i + 1]
+    }
+    if (hosts > 1) { void reply.code(400).send({ error: 'more than one Host header' }); return }
+    headersSeen.set(req.raw, seen)
     // Absolute-form targets (GET http://evil/x) are refused rather than routed by their path.
-    if (!(req.raw.url ?? '').startsWith('/')) return await reply.code(400).send({ error: 'the request target must be a path' })
+    if ((req.raw.url ?? '').charCodeAt(0) !== 47) { void reply.code(400).send({ error: 'the request target must be a path' }); return }
+    done()
   })
+  // Candidates per (decision, route, https, IPv6): computed once per snapshot, not per request.
+  const candidates = new WeakMap<FamilyDecision, Array<MemberView[] | undefined>>()
+  const candidatesFor = (d: FamilyDecision, route: RouteConfig, index: number, https: boolean, v6: boolean): MemberView[] => {
+    let byRoute = candidates.get(d)
+    if (byRoute === undefined) { byRoute = []; candidates.set(d, byRoute) }
+    const slot = index * 4 + (https ? 2 : 0) + (v6 ? 1 : 0)
+    let list = byRoute[slot]
+    if (list === undefined) { list = eligibleFor(d, route, https, v6, []); byRoute[slot] = list }
+    return list
+  }
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const snap = deps.snapshot()
@@ -67,7 +87,8 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     if (!norm.ok) return await reply.code(400).send({ error: norm.reason })
     const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
     if (q !== -1 && query === undefined) return await reply.code(400).send({ error: 'the query has a bad percent-escape' })
-    const host = hostOf(req.headers.host)
+    const seen = headersSeen.get(req.raw) ?? { host: undefined, xff: undefined, proto: undefined }
+    const host = hostOf(seen.host)
     if (host === undefined) return await reply.code(400).send({ error: 'missing or invalid Host header' })
     const match = table.match(host, norm.path)
     if (match.kind === 'unknown-host') return await reply.code(421).send({ error: `no redirects for host ${host}` })
@@ -75,10 +96,10 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     const route = match.route
     const view = snap.byName.get(route.pool)
     const decision = view?.url
-    const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto'], trusted)
-    const excluded: Array<{ name: string, url: string | undefined, reason: string }> = []
-    const members = decision === undefined ? [] : eligibleFor(decision, route, client, excluded)
-    const mirrorlist = query !== undefined && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
+    const client = clientOf(req.socket.remoteAddress, seen.xff, seen.proto, trusted)
+    const v6 = client.address.includes(':')
+    const members = decision === undefined ? [] : candidatesFor(decision, route, match.index, client.https, v6)
+    const mirrorlist = query !== undefined && query.includes('mirrorlist') && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
     const keptQuery = route.keepQuery && !mirrorlist ? query : undefined
 
     let ordered: Candidate[] = []
@@ -86,7 +107,7 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
       let st = state.get(decision)
       if (st === undefined) { st = { cursor: 0, load: new LoadTracker() }; state.set(decision, st) }
       const policy = view?.config.policy ?? 'round-robin'
-      const chosen = select({ ...decision, members }, {
+      const chosen = select(members, {
         policy,
         answers: 1 + route.alternates,
         cursor: st.cursor++,
@@ -98,6 +119,8 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     }
 
     if (mirrorlist) {
+      const excluded: Array<{ name: string, url: string | undefined, reason: string }> = []
+      if (decision !== undefined) eligibleFor(decision, route, client.https, v6, excluded)
       for (const m of view?.members ?? []) {
         if (m.config.url !== undefined && decision?.members.includes(m) !== true) excluded.push({ name: m.name, url: m.config.url, reason: m.why })
       }
@@ -111,18 +134,26 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
         reasons: decision?.reasons ?? [],
       })
     }
-    if (route.debugHeaders) reply.header('x-gslb-pool', decision?.servedBy ?? route.pool)
     const first = ordered[0]
     if (first === undefined) {
+      if (route.debugHeaders) reply.header('x-gslb-pool', decision?.servedBy ?? route.pool)
       if (route.fallbackUrl !== undefined) {
-        return await redirect(reply, route, buildLocation(route.fallbackUrl, norm.path, route.path, keptQuery))
+        return await redirect(reply, route, buildLocation(route.fallbackUrl, norm.path, route.path, keptQuery), {})
       }
-      return await reply.code(503).header('retry-after', String(route.retryAfterSec)).header('cache-control', 'no-cache')
+      return await reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
-    if (route.debugHeaders) reply.header('x-gslb-member', first.member.name)
-    if (ordered.length > 1) reply.header('link', ordered.slice(1).map((c, i) => `<${c.url}>; rel=duplicate; pri=${i + 1}`).join(', '))
-    return await redirect(reply, route, first.url)
+    const extra: Record<string, string> = {}
+    if (ordered.length > 1) {
+      let link = ''
+      for (let i = 1; i < ordered.length; i++) link += `${i > 1 ? ', ' : ''}<${(ordered[i] as Candidate).url}>; rel=duplicate; pri=${i}`
+      extra.link = link
+    }
+    if (route.debugHeaders) {
+      extra['x-gslb-pool'] = decision?.servedBy ?? route.pool
+      extra['x-gslb-member'] = first.member.name
+    }
+    return await redirect(reply, route, first.url, extra)
   }
 
   app.route({ method: ['GET', 'HEAD'], url: '/', handler })
@@ -130,9 +161,22 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
   return app
 }
 
-async function redirect (reply: FastifyReply, route: RouteConfig, location: string): Promise<FastifyReply> {
-  if (route.cacheControl !== undefined) reply.header('cache-control', route.cacheControl)
-  return await reply.code(route.status).header('location', location).header('content-type', 'text/plain; charset=utf-8').send(`Redirecting to ${location}\n`)
+/**
+ * The redirect itself, written straight to the Node response: one writeHead() with every header,
+ * no body (clients follow Location; HAProxy sends none either). This skips fastify's generic
+ * send pipeline (serialisers, onSend hooks), which costs more than the whole decision; routing,
+ * timeouts, body limits and error replies stay fastify's. Header values are built only from
+ * configured URLs and normalised, percent-encoded paths, so they hold no CR, LF or NUL.
+ */
+async function redirect (reply: FastifyReply, route: RouteConfig, location: string, extra: Record<string, string>): Promise<FastifyReply> {
+  extra.location = location
+  extra['content-length'] = '0'
+  if (route.cacheControl !== undefined) extra['cache-control'] = route.cacheControl
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(route.status, extra)
+  res.end()
+  return reply
 }
 
 /**
@@ -140,14 +184,13 @@ async function redirect (reply: FastifyReply, route: RouteConfig, location: stri
  * even when the pool's DNS decision fails open), with an https URL for an https request unless the
  * route allows a downgrade, and with IPv6 for an IPv6 client when the route asks for it.
  */
-function eligibleFor (d: FamilyDecision, route: RouteConfig, client: { address: string, https: boolean },
+function eligibleFor (d: FamilyDecision, route: RouteConfig, https: boolean, v6: boolean,
   excluded: Array<{ name: string, url: string | undefined, reason: string }>): MemberView[] {
-  const v6 = isIPv6(client.address)
   const out: MemberView[] = []
   for (const m of d.members) {
     const url = m.config.url as string
     if (!m.eligible) { excluded.push({ name: m.name, url, reason: m.why }); continue }
-    if (client.https && !route.allowDowngrade && !url.startsWith('https:')) { excluded.push({ name: m.name, url, reason: 'http only; the request came over https' }); continue }
+    if (https && !route.allowDowngrade && !url.startsWith('https:')) { excluded.push({ name: m.name, url, reason: 'http only; the request came over https' }); continue }
     if (route.matchFamily && v6 && !m.config.urlIpv6) { excluded.push({ name: m.name, url, reason: 'no IPv6; the client uses IPv6' }); continue }
     out.push(m)
   }

@@ -36,7 +36,7 @@ export function inCidrs (ip: string, cidrs: readonly Cidr[]): boolean {
 export function clientOf (peer: string | undefined, xff: string | string[] | undefined, proto: string | string[] | undefined,
   trusted: readonly Cidr[]): { address: string, https: boolean } {
   let address = normalise(peer ?? '')
-  if (!inCidrs(address, trusted)) return { address, https: false }
+  if (trusted.length === 0 || !inCidrs(address, trusted)) return { address, https: false }
   const https = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase() === 'https'
   const hops = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map(s => normalise(s.trim())).filter(s => s !== '')
   for (let i = hops.length - 1; i >= 0; i--) {

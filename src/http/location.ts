@@ -9,9 +9,17 @@
 
 export type Normalized = { ok: true, path: string } | { ok: false, reason: string }
 
-const SAFE_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/
-const SAFE_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/
 const HEX = '0123456789ABCDEF'
+/** Characters allowed as they are: RFC 3986 pchar (and, in queries, "/" and "?"); "%" is checked apart. */
+const PATH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@"
+const SAFE_PATH = table(PATH_CHARS)
+const SAFE_QUERY = table(`${PATH_CHARS}/?`)
+
+function table (chars: string): Uint8Array {
+  const t = new Uint8Array(128)
+  for (const c of chars) t[c.charCodeAt(0)] = 1
+  return t
+}
 
 function encodeChar (c: string): string {
   const code = c.charCodeAt(0)
@@ -19,24 +27,49 @@ function encodeChar (c: string): string {
 }
 
 /** Keep valid %XX escapes (uppercased), encode anything outside `safe`; undefined on a bad escape. */
-function clean (text: string, safe: RegExp): string | undefined {
+function clean (text: string, safe: Uint8Array): string | undefined {
+  let plain = true
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 128 || safe[c] !== 1) { plain = false; break }
+  }
+  if (plain) return text
   let out = ''
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string
+    const code = c.charCodeAt(0)
     if (c === '%') {
       const hex = text.slice(i + 1, i + 3)
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined
       out += `%${hex.toUpperCase()}`
       i += 2
     } else {
-      out += safe.test(c) ? c : encodeChar(c)
+      out += code < 128 && safe[code] === 1 ? c : encodeChar(c)
     }
   }
   return out
 }
 
+/**
+ * True when `raw` needs no work: only safe characters, no "%" and no empty or dot segments. Most
+ * request paths are like this, and skip the splitting below.
+ */
+function alreadyNormal (raw: string): boolean {
+  for (let i = 1; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 47) { // "/"
+      const next = raw.charCodeAt(i + 1)
+      if (next === 47 || next === 46) return false // "//" or "/."
+      continue
+    }
+    if (c >= 128 || SAFE_PATH[c] !== 1) return false
+  }
+  return raw.charCodeAt(1) !== 46
+}
+
 export function normalizePath (raw: string): Normalized {
   if (!raw.startsWith('/')) return { ok: false, reason: 'the request target must be a path' }
+  if (alreadyNormal(raw)) return { ok: true, path: raw }
   // Raw control characters, backslashes, or their encodings (CR, LF, NUL, "\").
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f\\]/.test(raw) || /%(0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(raw)) {

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# HTTP redirect benchmark: gslb's full decision against nginx `return 302` and a bare fastify
+# redirect, in one run.
+#
+#   bash bench/http/run.sh [--duration SECONDS] [--runs N]
+#
+# Each server is pinned to core 0 and wrk to core 1 (1 thread, 50 connections, keep-alive). For
+# each: N interleaved runs, median req/s (every run shown), median CPU per request, p50/p99
+# latency of the median run, non-3xx count, peak RSS.
+# Needs: nginx (nginx-light), wrk (apt-get install nginx-light wrk), and `npm run build` done.
+set -euo pipefail
+
+DURATION=10
+RUNS=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--duration SECONDS] [--runs N]" >&2; exit 2 ;;
+  esac
+done
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+NGINX_PORT=25380
+GSLB_PORT=25381
+FASTIFY_PORT=25382
+URL_PATH="/pub/dists/bookworm/main/binary-amd64/Packages.xz?v=1"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+for tool in nginx wrk taskset curl; do command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nginx-light wrk curl" >&2; exit 1; }; done
+[ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build --silent)
+
+wait_ready() { # port
+  for _ in $(seq 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" || true)
+    [ "$code" = 302 ] && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not answer 302" >&2; exit 1
+}
+
+run_wrk() { # port → req/s p50 p99 non3xx
+  taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" > "$tmp/wrk.txt"
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { r = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx/ { bad = $5 }
+    END { printf "%.0f %.3f %.3f %d\n", r, p50, p99, bad }' "$tmp/wrk.txt"
+}
+
+# All three run at once on core 0 (idle when not under load); runs are interleaved in rounds so
+# that drift on a shared machine hits every server alike. CPU per request (utime+stime of the
+# server over the run / requests served) is reported beside req/s: it is steadier than req/s.
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 302 https://m1.example.net/debian\$request_uri; }
+  }
+}
+CONF
+taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" &
+pids+=($!)
+taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null &
+pids+=($!)
+fastify_pid=$!
+taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --http "127.0.0.1:$GSLB_PORT" --dns 127.0.0.1:25383 --log-level warn &
+pids+=($!)
+gslb_pid=$!
+for port in "$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT"; do wait_ready "$port"; done
+nginx_pid=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
+curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.' && { echo "health filtering is not working" >&2; exit 1; }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)" "bare fastify $(node -p "require('$root/node_modules/fastify/package.json').version") redirect" "gslb (weighted pool, health-filtered, 3 Link alternates)")
+ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT")
+spids=("$nginx_pid" "$fastify_pid" "$gslb_pid")
+declare -A runs cpus lat
+for i in 0 1 2; do taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null; done # warm-up (JIT)
+for _ in $(seq "$RUNS"); do
+  for i in 0 1 2; do
+    t0=$(cpu_ticks "${spids[$i]}")
+    line=$(run_wrk "${ports[$i]}")
+    t1=$(cpu_ticks "${spids[$i]}")
+    read -r rps p50 p99 bad <<<"$line"
+    req=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
+    runs[$i]+="$rps "
+    cpus[$i]+="$(awk -v t=$((t1 - t0)) -v r="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}') "
+    lat[$i]+="$rps $p50 $p99 $bad"$'\n'
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rows=()
+declare -A result cpu
+for i in 0 1 2; do
+  med=$(printf '%s' "${runs[$i]}" | median)
+  c=$(printf '%s' "${cpus[$i]}" | median)
+  read -r _ p50 p99 bad < <(printf '%s' "${lat[$i]}" | awk -v m="$med" '$1 == m' | head -n 1)
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${spids[$i]}/status" 2>/dev/null || echo "?")
+  result[$i]=$med
+  cpu[$i]=$c
+  rows+=("| ${labels[$i]} | $med | ${runs[$i]% } | $c | $p50 | $p99 | $bad | $rss |")
+done
+
+echo "wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}') -t1 -c50, ${DURATION}s per run, $RUNS runs each, node $(node -v), $(date -u +%Y-%m-%d); path $URL_PATH"
+echo
+echo "| server | req/s, median | req/s, each run | CPU µs per request, median | p50 ms | p99 ms | non-3xx | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+for r in "${rows[@]}"; do echo "$r"; done
+echo
+awk -v g="${result[2]}" -v f="${result[1]}" -v n="${result[0]}" -v cg="${cpu[2]}" -v cf="${cpu[1]}" 'BEGIN {
+  printf "ratio gslb / bare fastify, req/s: %.2f (issue 4 target: >= 0.90)\n", g/f
+  printf "ratio bare fastify / gslb, CPU per request: %.2f\n", cf/cg
+  printf "ratio gslb / nginx, req/s: %.2f\n", g/n }'
