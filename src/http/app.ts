@@ -11,13 +11,14 @@ import type { Snapshot } from '../core/core.js'
 import type { FamilyDecision, MemberView } from '../core/pool-view.js'
 import { fnv1a, LoadTracker, select, subnetHash } from '../core/select.js'
 import type { Logger } from '../log.js'
-import { clientOf, parseCidrs } from './client-address.js'
+import { clientOf, parseCidrs, type Cidr } from './client-address.js'
 import { buildLocation, cleanQuery, normalizePath } from './location.js'
 import { RouteTable } from './route-table.js'
 
 export interface RedirectDeps {
-  /** The current snapshot; read once per request. */
+  /** The current snapshot; read once per request (routes and trusted proxies come from its config). */
   readonly snapshot: () => Snapshot
+  /** Server-level options fixed at start: the request log. */
   readonly http: HttpOptions
   readonly log?: Logger
 }
@@ -40,9 +41,9 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     routerOptions: { maxParamLength: 100, ignoreDuplicateSlashes: false },
   })
   app.server.headersTimeout = 5_000
-  const trusted = parseCidrs(deps.http.trustedProxies)
   const state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker }>()
-  let tables = new WeakMap<object, RouteTable>()
+  // Routes and trusted proxies follow the snapshot's config, so a reload (SIGHUP) changes them.
+  let tables = new WeakMap<object, { routes: RouteTable, trusted: Cidr[] }>()
 
   app.addHook('onRequest', (req, reply, done) => {
     // One pass over the raw headers: RFC 9112 §3.2 says a request with more than one Host header
@@ -75,12 +76,13 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const snap = deps.snapshot()
-    let table = tables.get(snap.config)
-    if (table === undefined) {
+    let compiled = tables.get(snap.config)
+    if (compiled === undefined) {
       tables = new WeakMap()
-      table = new RouteTable(snap.config.redirects)
-      tables.set(snap.config, table)
+      compiled = { routes: new RouteTable(snap.config.redirects), trusted: parseCidrs(snap.config.http.trustedProxies) }
+      tables.set(snap.config, compiled)
     }
+    const { routes: table, trusted } = compiled
     const rawUrl = req.raw.url ?? '/'
     const q = rawUrl.indexOf('?')
     const norm = normalizePath(q === -1 ? rawUrl : rawUrl.slice(0, q))
