@@ -163,9 +163,14 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     const policy = f.has('policy') ? src.oneOf(f.get('policy'), f.at('policy'), POLICIES) : 'round-robin'
     const ttl = f.has('ttl') ? src.integer(f.get('ttl'), f.at('ttl'), 0, 86400) : 30
     const members = readMembers(src, f.require('members'), f.at('members'))
-    const answers = f.has('answers')
+    const hostPool = members.some(m => m.host !== undefined)
+    let answers = f.has('answers')
       ? src.integer(f.get('answers'), f.at('answers'), 1, 64)
-      : policy === 'weighted' || policy === 'hash' ? 1 : 64
+      : policy === 'weighted' || policy === 'hash' || hostPool ? 1 : 64
+    if (hostPool && answers !== undefined && answers > 1) {
+      src.error(f.get('answers'), f.at('answers'), ErrorCode.VALUE, `a pool of host names answers with a CNAME, and an owner has exactly one CNAME: answers must be 1, got ${answers}`)
+      answers = undefined
+    }
     const minHealthy = readMinHealthy(src, f)
     const onInsufficient = readOnInsufficient(src, f)
     fallbackNodes.set(key, f.get('on_insufficient'))

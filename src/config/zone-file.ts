@@ -230,11 +230,11 @@ function checkZone (src: Source, zone: ZoneConfig, entries: Array<{ key: string,
   for (const o of zone.owners) {
     const cut = enclosingCut(o.name, cuts, zone.name)
     if (cut === undefined) continue
-    const bad = o.rrsets.filter(s => cut === o.name ? s.type !== 'NS' : s.type !== 'A' && s.type !== 'AAAA')
-    if (o.pool !== undefined) bad.push({ type: 'A', ttl: 0, rdata: [] })
+    const bad: string[] = o.rrsets.filter(s => cut === o.name ? s.type !== 'NS' : s.type !== 'A' && s.type !== 'AAAA').map(s => s.type)
+    if (o.pool !== undefined) bad.push(`pool ${o.pool}`)
     if (bad.length > 0) {
       src.error(keyNodeOf(o.name), pathOf(o.name), ErrorCode.OCCLUDED,
-        `${bad.map(s => s.type).join(', ')} at "${o.name}" is hidden by the delegation at "${cut}"; only NS at the cut and A/AAAA glue below it are allowed`)
+        `${bad.join(', ')} at "${o.name}" is hidden by the delegation at "${cut}"; only NS at the cut and A/AAAA glue below it are allowed`)
     }
   }
   for (const cutName of cuts) {

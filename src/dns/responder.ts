@@ -120,7 +120,9 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
     clientHash = k.hash
     scope = k.scope
   }
-  const chosen = select(decision, { policy: pool.policy, answers: pool.answers, cursor: st.cursor++, clientHash, balanceFactor: pool.hashBalanceFactor, load: st.load })
+  // A CNAME owner has exactly one CNAME (RFC 2181 §10.1), whatever the pool says.
+  const answers = d.family === 'host' ? 1 : pool.answers
+  const chosen = select(decision, { policy: pool.policy, answers, cursor: st.cursor++, clientHash, balanceFactor: pool.hashBalanceFactor, load: st.load })
   const t = plan.template
   const body = t.resolve(q.qlen)
   const qdEnd = 12 + q.qlen + 4
