@@ -17,7 +17,7 @@ interface M { name: string, address?: string, weight?: number, group?: number, h
 
 function pool (members: M[], over: Partial<PoolConfig> = {}): { pool: PoolConfig, views: MemberView[] } {
   const configs: MemberConfig[] = members.map((m, i) => ({
-    name: m.name, address: m.address ?? `192.0.2.${i + 1}`, host: undefined, family: (m.address ?? '').includes(':') ? 6 : 4,
+    name: m.name, site: undefined, address: m.address ?? `192.0.2.${i + 1}`, host: undefined, family: (m.address ?? '').includes(':') ? 6 : 4,
     weight: m.weight ?? 1, group: m.group ?? 1, checkAddress: undefined, checkPort: undefined, url: undefined, urlIpv6: false, file: 'x', line: 1, col: 1,
   }))
   const p: PoolConfig = {

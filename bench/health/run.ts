@@ -34,7 +34,7 @@ const check: CheckConfig = {
   queryName: undefined, queryType: 'SOA', expectRcode: ['NOERROR'], staticUp: true, file: 'bench', line: 1, col: 1,
 }
 const members: MemberConfig[] = Array.from({ length: N }, (_, i) => ({
-  name: `m${i}`, address: `192.0.2.${i % 250}`, host: undefined, family: 4 as const, weight: 1, group: 1,
+  name: `m${i}`, site: undefined, address: `192.0.2.${i % 250}`, host: undefined, family: 4 as const, weight: 1, group: 1,
   checkAddress: `127.0.${1 + Math.floor(i / PORTS / 250)}.${1 + (Math.floor(i / PORTS) % 250)}`, checkPort: BASE_PORT + (i % PORTS), url: undefined, urlIpv6: false,
   file: 'bench', line: 1, col: 1,
 }))
@@ -43,7 +43,7 @@ const pool: PoolConfig = {
   hashBalanceFactor: 1.25, members, file: 'bench', line: 1, col: 1,
 }
 const config: GslbConfig = {
-  file: join(import.meta.dirname, 'bench.yaml'), dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], requestLog: false }, redirects: [], zones: [], checks: [check], pools: [pool],
+  file: join(import.meta.dirname, 'bench.yaml'), dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], requestLog: false }, redirects: [], sites: [], zones: [], checks: [check], pools: [pool],
   health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, logLevel: 'info',
 }
 

@@ -81,6 +81,7 @@ function memberJson (m: MemberView): Record<string, unknown> {
     name: m.name,
     ...(m.config.address === undefined ? (m.config.host === undefined ? {} : { host: m.config.host }) : { address: m.config.address }),
     ...(m.config.url === undefined ? {} : { url: m.config.url }),
+    site: m.config.site ?? null,
     eligible: m.eligible,
     why: m.why,
     health: m.health,

@@ -10,7 +10,7 @@ import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
 import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
 import { Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
-import { readChecks, readHealth, readPools } from './pools.js'
+import { readChecks, readHealth, readPools, readSites } from './pools.js'
 import { readHttpOptions, readRedirects } from './redirects.js'
 
 export interface LoadOptions {
@@ -40,7 +40,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const text = await readText(file, shown, issues)
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'pools', 'health', 'http', 'redirects'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -89,7 +89,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
 
   const checks = top.has('checks') ? readChecks(src, top.get('checks')) : []
-  const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c]))) : []
+  const sites = top.has('sites') ? readSites(src, top.get('sites')) : []
+  const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c])), new Set(sites.map(x => x.name))) : []
   const health = readHealth(src, top.get('health'), top.has('health'))
   const http = readHttpOptions(src, top.get('http'), top.has('http'))
   const redirects = top.has('redirects') ? readRedirects(src, top.get('redirects'), pools) : []
@@ -124,7 +125,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
 
   if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, pools, health, logLevel })
+  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, logLevel })
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {

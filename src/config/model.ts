@@ -103,6 +103,7 @@ export interface GslbConfig {
   readonly adminListen: ListenAddress | undefined
   readonly zones: readonly ZoneConfig[]
   readonly checks: readonly CheckConfig[]
+  readonly sites: readonly SiteConfig[]
   readonly pools: readonly PoolConfig[]
   readonly health: HealthOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
@@ -154,8 +155,21 @@ export interface CheckConfig extends Located, CheckTiming {
 
 export type Family = 4 | 6
 
+/** A location members can belong to; geo routing uses these (validated and shown today). */
+export interface SiteConfig extends Located {
+  readonly name: string
+  /** ISO 3166-1 alpha-2, uppercase. */
+  readonly country: string | undefined
+  /** AF, AN, AS, EU, NA, OC or SA (MaxMind continent codes). */
+  readonly continent: string | undefined
+  readonly lat: number | undefined
+  readonly lon: number | undefined
+}
+
 export interface MemberConfig extends Located {
   readonly name: string
+  /** The site this member is in (a key of `sites`). */
+  readonly site: string | undefined
   /** IP address answered (A or AAAA), or undefined for host-name members. */
   readonly address: string | undefined
   /** Host name answered as a CNAME (a CNAME pool). */

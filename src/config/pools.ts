@@ -4,7 +4,7 @@
  */
 import { isIP, isIPv4 } from 'node:net'
 import { ErrorCode } from '../errors.js'
-import type { CheckConfig, CheckTiming, CheckType, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig } from './model.js'
+import type { CheckConfig, CheckTiming, CheckType, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig, SiteConfig } from './model.js'
 import { parseAbsoluteName } from './names.js'
 import { isMap, isScalar } from 'yaml'
 import { describe, join, type Fields, type Source, type YNode } from './source.js'
@@ -148,7 +148,37 @@ function readTiming (src: Source, f: Fields): CheckTiming | undefined {
   return { intervalMs, timeoutMs, fastIntervalMs: fast, downIntervalMs: down, rise, fall, jitter }
 }
 
-export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>): PoolConfig[] {
+const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const
+
+export function readSites (src: Source, node: YNode): SiteConfig[] {
+  const out: SiteConfig[] = []
+  for (const { key, keyNode, value } of src.entries(node, 'sites') ?? []) {
+    const path = join('sites', key)
+    const f = src.map(value, path, ['country', 'continent', 'lat', 'lon'])
+    if (f === undefined) continue
+    let country = f.has('country') ? src.string(f.get('country'), f.at('country')) : undefined
+    if (country !== undefined && !/^[A-Za-z]{2}$/.test(country)) {
+      src.error(f.get('country'), f.at('country'), ErrorCode.VALUE, `must be a two-letter ISO 3166 country code such as DE: got "${country}"`)
+      country = undefined
+    }
+    const continent = f.has('continent') ? src.oneOf(f.get('continent'), f.at('continent'), CONTINENTS) : undefined
+    const coord = (k: string, limit: number): number | undefined => {
+      if (!f.has(k)) return undefined
+      const n = f.get(k)
+      const v = typeof (n as { value?: unknown } | null)?.value === 'number' ? (n as { value: number }).value : NaN
+      if (!(Math.abs(v) <= limit)) { src.error(n, f.at(k), ErrorCode.VALUE, `must be a number from -${limit} to ${limit}: got ${describe(n)}`); return undefined }
+      return v
+    }
+    const lat = coord('lat', 90)
+    const lon = coord('lon', 180)
+    if (f.has('lat') !== f.has('lon')) src.error(f.node, path, ErrorCode.REQUIRED, 'give both lat and lon, or neither')
+    const at = src.position(keyNode)
+    out.push({ name: key, country: country?.toUpperCase(), continent, lat, lon, file: src.file, line: at.line, col: at.col })
+  }
+  return out
+}
+
+export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>, sites: ReadonlySet<string> = new Set()): PoolConfig[] {
   const out: PoolConfig[] = []
   const fallbackNodes = new Map<string, YNode>()
   for (const { key, keyNode, value } of src.entries(node, 'pools') ?? []) {
@@ -162,7 +192,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     }
     const policy = f.has('policy') ? src.oneOf(f.get('policy'), f.at('policy'), POLICIES) : 'round-robin'
     const ttl = f.has('ttl') ? src.integer(f.get('ttl'), f.at('ttl'), 0, 86400) : 30
-    const members = readMembers(src, f.require('members'), f.at('members'))
+    const members = readMembers(src, f.require('members'), f.at('members'), sites)
     const hostPool = members.some(m => m.host !== undefined)
     let answers = f.has('answers')
       ? src.integer(f.get('answers'), f.at('answers'), 1, 64)
@@ -242,11 +272,11 @@ function readOnInsufficient (src: Source, f: Fields): OnInsufficient | undefined
   return undefined
 }
 
-function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
+function readMembers (src: Source, node: YNode, path: string, sites: ReadonlySet<string>): MemberConfig[] {
   const out: MemberConfig[] = []
   const names = new Set<string>()
   for (const item of src.list(node, path, false) ?? []) {
-    const f = src.map(item.node, item.path, ['name', 'address', 'host', 'url', 'url_ipv6', 'weight', 'group', 'check_address', 'check_port'])
+    const f = src.map(item.node, item.path, ['name', 'address', 'host', 'url', 'url_ipv6', 'site', 'weight', 'group', 'check_address', 'check_port'])
     if (f === undefined) continue
     const address = f.has('address') ? src.string(f.get('address'), f.at('address')) : undefined
     const hostText = f.has('host') ? src.string(f.get('host'), f.at('host')) : undefined
@@ -272,6 +302,8 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
     if (checkAddress !== undefined && isIP(checkAddress) === 0) {
       src.error(f.get('check_address'), f.at('check_address'), ErrorCode.ADDRESS, `invalid IP address: got "${checkAddress}"`)
     }
+    const site = f.has('site') ? src.string(f.get('site'), f.at('site')) : undefined
+    if (site !== undefined && !sites.has(site)) src.error(f.get('site'), f.at('site'), ErrorCode.REF, `no site named "${site}" (defined: ${[...sites].join(', ') || 'none'})`)
     const name = f.has('name') ? src.string(f.get('name'), f.at('name')) : address ?? host ?? url
     if (name === undefined) continue
     if (names.has(name)) { src.error(f.get('name') ?? item.node, f.at('name'), ErrorCode.DUPLICATE_MEMBER, `member "${name}" is defined twice in this pool`); continue }
@@ -279,6 +311,7 @@ function readMembers (src: Source, node: YNode, path: string): MemberConfig[] {
     const at = src.position(item.node)
     out.push({
       name,
+      site,
       address,
       host,
       family: address === undefined ? undefined : isIPv4(address) ? 4 : 6,
