@@ -245,6 +245,25 @@ describe('redirects over real sockets', () => {
     test(name, async () => { assert.match(await raw(httpPort, request), want) })
   }
 
+  test('graceful close: idle keep-alive connections are closed, new connections refused, close() returns promptly', async () => {
+    const live = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))
+    const port = (live.app.http?.app.server.address() as { port: number }).port
+    const sock = connect({ port, host: '127.0.0.1' })
+    let data = ''
+    sock.on('data', d => { data += d.toString('latin1') })
+    await new Promise<void>(resolve => sock.once('connect', () => resolve()))
+    sock.write('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n\r\n')
+    while (!data.includes('\r\n\r\n')) await new Promise(resolve => setTimeout(resolve, 5))
+    assert.match(data, /^HTTP\/1\.1 302 /)
+    const closed = new Promise<void>(resolve => sock.once('close', () => resolve()))
+    const started = Date.now()
+    await live.app.http?.close()
+    await closed
+    assert.ok(Date.now() - started < 2000, 'closed promptly')
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`), 'no longer accepting')
+    await live.close()
+  })
+
   test('a member whose backend fails its health check is not redirected to', async () => {
     const backends = [await new FakeBackend().start(), await new FakeBackend().start()]
     const dir = await writeConfig({

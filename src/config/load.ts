@@ -10,7 +10,9 @@ import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
 import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
 import { Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
-import { readChecks, readHealth, readPools, readSites } from './pools.js'
+import { readChecks } from './checks.js'
+import { readHealth, readPools } from './pools.js'
+import { readSites } from './sites.js'
 import { readHttpOptions, readRedirects } from './redirects.js'
 
 export interface LoadOptions {
@@ -132,13 +134,14 @@ function readDnsOptions (src: Source, node: YNode, present: boolean, listen: Lis
   if (!present) return { ...DNS_DEFAULTS, listen }
   const f = src.map(node, 'dns', ['udp_payload_size', 'tcp_idle_timeout', 'tcp_io_timeout', 'max_tcp_connections', 'query_log'])
   if (f === undefined) return undefined
+  const d = DNS_DEFAULTS
   const out = {
     listen,
-    udpPayloadSize: f.has('udp_payload_size') ? src.integer(f.get('udp_payload_size'), 'dns.udp_payload_size', 512, 4096) : DNS_DEFAULTS.udpPayloadSize,
-    tcpIdleTimeoutMs: f.has('tcp_idle_timeout') ? src.duration(f.get('tcp_idle_timeout'), 'dns.tcp_idle_timeout', 100, 3_600_000) : DNS_DEFAULTS.tcpIdleTimeoutMs,
-    tcpIoTimeoutMs: f.has('tcp_io_timeout') ? src.duration(f.get('tcp_io_timeout'), 'dns.tcp_io_timeout', 50, 60_000) : DNS_DEFAULTS.tcpIoTimeoutMs,
-    maxTcpConnections: f.has('max_tcp_connections') ? src.integer(f.get('max_tcp_connections'), 'dns.max_tcp_connections', 1, 1_000_000) : DNS_DEFAULTS.maxTcpConnections,
-    queryLog: f.has('query_log') ? src.boolean(f.get('query_log'), 'dns.query_log') : DNS_DEFAULTS.queryLog,
+    udpPayloadSize: f.opt('udp_payload_size', (n, p) => src.integer(n, p, 512, 4096), d.udpPayloadSize),
+    tcpIdleTimeoutMs: f.opt('tcp_idle_timeout', (n, p) => src.duration(n, p, 100, 3_600_000), d.tcpIdleTimeoutMs),
+    tcpIoTimeoutMs: f.opt('tcp_io_timeout', (n, p) => src.duration(n, p, 50, 60_000), d.tcpIoTimeoutMs),
+    maxTcpConnections: f.opt('max_tcp_connections', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpConnections),
+    queryLog: f.opt('query_log', (n, p) => src.boolean(n, p), d.queryLog),
   }
   for (const v of Object.values(out)) if (v === undefined) return undefined
   return out as DnsOptions

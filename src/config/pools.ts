@@ -1,20 +1,14 @@
 /**
- * Reads the `checks`, `pools` and `health` sections of gslb.yaml. Defaults live here, one place,
- * and are documented in docs/health.md and docs/policies.md with the reasons for them.
+ * Reads the `pools` and `health` sections of gslb.yaml (checks: checks.ts, sites: sites.ts).
+ * Defaults live here and are documented in docs/health.md and docs/policies.md with the reasons.
  */
 import { isIP, isIPv4 } from 'node:net'
-import { ErrorCode } from '../errors.js'
-import type { CheckConfig, CheckTiming, CheckType, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig, SiteConfig } from './model.js'
-import { parseAbsoluteName } from './names.js'
 import { isMap, isScalar } from 'yaml'
+import { ErrorCode } from '../errors.js'
+import { DEFAULT_CHECK_PORT } from './checks.js'
+import type { CheckConfig, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig } from './model.js'
+import { parseAbsoluteName } from './names.js'
 import { describe, join, type Fields, type Source, type YNode } from './source.js'
-
-export const CHECK_DEFAULTS = {
-  intervalMs: 5000,
-  rise: 2,
-  fall: 3,
-  jitter: 0.1,
-} as const
 
 export const HEALTH_DEFAULTS: HealthOptions = {
   initialState: 'up',
@@ -24,158 +18,23 @@ export const HEALTH_DEFAULTS: HealthOptions = {
   stateFile: 'var/gslb-state.json',
 }
 
-const CHECK_TYPES: readonly CheckType[] = ['tcp', 'http', 'https', 'dns', 'agent', 'static']
+
 const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first']
-/** Ports used when neither the member, the check nor the member's URL gives one. */
-export const DEFAULT_CHECK_PORT: Partial<Record<CheckType, number>> = { http: 80, https: 443, dns: 53 }
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'] as const
 
 export function readHealth (src: Source, node: YNode, present: boolean): HealthOptions | undefined {
   if (!present) return HEALTH_DEFAULTS
   const f = src.map(node, 'health', ['initial_state', 'startup_wait', 'coalesce', 'max_in_flight', 'state_file'])
   if (f === undefined) return undefined
+  const d = HEALTH_DEFAULTS
   const out = {
-    initialState: f.has('initial_state') ? src.oneOf(f.get('initial_state'), 'health.initial_state', ['up', 'down'] as const) : HEALTH_DEFAULTS.initialState,
-    startupWaitMs: f.has('startup_wait') ? src.duration(f.get('startup_wait'), 'health.startup_wait', 0, 600_000) : HEALTH_DEFAULTS.startupWaitMs,
-    coalesceMs: f.has('coalesce') ? src.duration(f.get('coalesce'), 'health.coalesce', 0, 60_000) : HEALTH_DEFAULTS.coalesceMs,
-    maxInFlight: f.has('max_in_flight') ? src.integer(f.get('max_in_flight'), 'health.max_in_flight', 1, 100_000) : HEALTH_DEFAULTS.maxInFlight,
-    stateFile: f.has('state_file') ? src.string(f.get('state_file'), 'health.state_file') : HEALTH_DEFAULTS.stateFile,
+    initialState: f.opt('initial_state', (n, p) => src.oneOf(n, p, ['up', 'down'] as const), d.initialState),
+    startupWaitMs: f.opt('startup_wait', (n, p) => src.duration(n, p, 0, 600_000), d.startupWaitMs),
+    coalesceMs: f.opt('coalesce', (n, p) => src.duration(n, p, 0, 60_000), d.coalesceMs),
+    maxInFlight: f.opt('max_in_flight', (n, p) => src.integer(n, p, 1, 100_000), d.maxInFlight),
+    stateFile: f.opt('state_file', (n, p) => src.string(n, p), d.stateFile),
   }
   for (const v of Object.values(out)) if (v === undefined) return undefined
   return out as HealthOptions
-}
-
-export function readChecks (src: Source, node: YNode): CheckConfig[] {
-  const out: CheckConfig[] = []
-  for (const { key, keyNode, value } of src.entries(node, 'checks') ?? []) {
-    const path = join('checks', key)
-    const f = src.map(value, path, ['type', 'port', 'interval', 'fast_interval', 'down_interval', 'timeout', 'rise', 'fall', 'jitter',
-      'method', 'path', 'host', 'sni', 'insecure', 'expect', 'weight_from_body', 'query', 'state'])
-    if (f === undefined) continue
-    const type = src.oneOf(f.require('type'), f.at('type'), CHECK_TYPES)
-    if (type === undefined) continue
-    const timing = readTiming(src, f)
-    const only = (keys: string[], types: CheckType[]): void => {
-      for (const k of keys) {
-        if (f.has(k) && !types.includes(type)) src.error(f.keyNode(k), f.at(k), ErrorCode.UNKNOWN_KEY, `"${k}" does not apply to ${type} checks`)
-      }
-    }
-    only(['method', 'path', 'host', 'sni', 'insecure', 'weight_from_body'], ['http', 'https'])
-    only(['query'], ['dns'])
-    only(['state'], ['static'])
-    only(['expect'], ['http', 'https', 'dns'])
-    if (type === 'static' && !f.has('state')) src.error(f.node, path, ErrorCode.REQUIRED, 'missing required key "state" (up or down)')
-    let expectStatus: number[] = [200]
-    let expectBody: string | undefined
-    let expectRcode: string[] = ['NOERROR']
-    if (f.has('expect')) {
-      const e = src.map(f.get('expect'), f.at('expect'), type === 'dns' ? ['rcode'] : ['status', 'body'])
-      if (e?.has('status') === true) {
-        expectStatus = (src.list(e.get('status'), e.at('status')) ?? []).map(i => src.integer(i.node, i.path, 100, 599)).filter((n): n is number => n !== undefined)
-      }
-      if (e?.has('body') === true) expectBody = src.string(e.get('body'), e.at('body'))
-      if (e?.has('rcode') === true) {
-        expectRcode = (src.list(e.get('rcode'), e.at('rcode')) ?? []).map(i => src.oneOf(i.node, i.path, RCODES)).filter((s): s is typeof RCODES[number] => s !== undefined)
-      }
-    }
-    let queryName: string | undefined
-    let queryType = 'SOA'
-    if (type === 'dns') {
-      const q = src.map(f.require('query'), f.at('query'), ['name', 'type'])
-      const n = q === undefined ? undefined : src.string(q.require('name'), q.at('name'))
-      if (n !== undefined) {
-        const r = parseAbsoluteName(n)
-        if (r.ok) queryName = r.name === '' ? '.' : r.name
-        else src.error(q?.get('name'), q?.at('name') ?? path, ErrorCode.NAME, `invalid name "${n}": ${r.reason}`)
-      }
-      if (q?.has('type') === true) queryType = src.oneOf(q.get('type'), q.at('type'), ['A', 'AAAA', 'NS', 'SOA', 'TXT', 'CNAME', 'MX'] as const) ?? 'SOA'
-    }
-    const at = src.position(keyNode)
-    const text = (k: string): string | undefined => f.has(k) ? src.string(f.get(k), f.at(k)) : undefined
-    if (timing === undefined) continue
-    out.push({
-      name: key,
-      type,
-      ...timing,
-      port: f.has('port') ? src.integer(f.get('port'), f.at('port'), 1, 65535) : undefined,
-      method: (text('method') ?? 'GET').toUpperCase(),
-      path: text('path') ?? '/',
-      host: text('host'),
-      sni: text('sni'),
-      insecure: f.has('insecure') ? src.boolean(f.get('insecure'), f.at('insecure')) ?? false : false,
-      expectStatus,
-      expectBody,
-      weightFromBody: f.has('weight_from_body') ? src.boolean(f.get('weight_from_body'), f.at('weight_from_body')) ?? false : false,
-      queryName,
-      queryType,
-      expectRcode,
-      staticUp: f.has('state') ? src.oneOf(f.get('state'), f.at('state'), ['up', 'down'] as const) === 'up' : true,
-      file: src.file,
-      line: at.line,
-      col: at.col,
-    })
-  }
-  return out
-}
-
-function readTiming (src: Source, f: Fields): CheckTiming | undefined {
-  const dur = (k: string, min: number, max: number): number | undefined => f.has(k) ? src.duration(f.get(k), f.at(k), min, max) : undefined
-  const intervalMs = dur('interval', 50, 3_600_000) ?? CHECK_DEFAULTS.intervalMs
-  const timeoutMs = dur('timeout', 10, 3_600_000) ?? Math.floor(intervalMs / 2)
-  if (timeoutMs >= intervalMs) {
-    src.error(f.get('timeout') ?? f.node, f.at('timeout'), ErrorCode.VALUE, `timeout must be shorter than interval: got ${timeoutMs} ms >= ${intervalMs} ms`)
-    return undefined
-  }
-  const fast = dur('fast_interval', 50, 3_600_000) ?? Math.max(Math.floor(intervalMs / 2), timeoutMs + 1)
-  const down = dur('down_interval', 50, 3_600_000) ?? intervalMs
-  for (const [k, v] of [['fast_interval', fast], ['down_interval', down]] as const) {
-    if (v <= timeoutMs) src.error(f.get(k), f.at(k), ErrorCode.VALUE, `${k} must be longer than timeout (${timeoutMs} ms): got ${v} ms`)
-  }
-  const rise = f.has('rise') ? src.integer(f.get('rise'), f.at('rise'), 1, 100) : CHECK_DEFAULTS.rise
-  const fall = f.has('fall') ? src.integer(f.get('fall'), f.at('fall'), 1, 100) : CHECK_DEFAULTS.fall
-  let jitter: number | undefined = CHECK_DEFAULTS.jitter
-  if (f.has('jitter')) {
-    const text = src.string(f.get('jitter'), f.at('jitter'))
-    const m = text === undefined ? null : /^(\d+(?:\.\d+)?)%$/.exec(text)
-    if (m === null || Number(m[1]) > 50) {
-      src.error(f.get('jitter'), f.at('jitter'), ErrorCode.VALUE, `must be a percentage from 0% to 50%: got ${JSON.stringify(text)}`)
-      jitter = undefined
-    } else {
-      jitter = Number(m[1]) / 100
-    }
-  }
-  if (rise === undefined || fall === undefined || jitter === undefined) return undefined
-  return { intervalMs, timeoutMs, fastIntervalMs: fast, downIntervalMs: down, rise, fall, jitter }
-}
-
-const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const
-
-export function readSites (src: Source, node: YNode): SiteConfig[] {
-  const out: SiteConfig[] = []
-  for (const { key, keyNode, value } of src.entries(node, 'sites') ?? []) {
-    const path = join('sites', key)
-    const f = src.map(value, path, ['country', 'continent', 'lat', 'lon'])
-    if (f === undefined) continue
-    let country = f.has('country') ? src.string(f.get('country'), f.at('country')) : undefined
-    if (country !== undefined && !/^[A-Za-z]{2}$/.test(country)) {
-      src.error(f.get('country'), f.at('country'), ErrorCode.VALUE, `must be a two-letter ISO 3166 country code such as DE: got "${country}"`)
-      country = undefined
-    }
-    const continent = f.has('continent') ? src.oneOf(f.get('continent'), f.at('continent'), CONTINENTS) : undefined
-    const coord = (k: string, limit: number): number | undefined => {
-      if (!f.has(k)) return undefined
-      const n = f.get(k)
-      const v = typeof (n as { value?: unknown } | null)?.value === 'number' ? (n as { value: number }).value : NaN
-      if (!(Math.abs(v) <= limit)) { src.error(n, f.at(k), ErrorCode.VALUE, `must be a number from -${limit} to ${limit}: got ${describe(n)}`); return undefined }
-      return v
-    }
-    const lat = coord('lat', 90)
-    const lon = coord('lon', 180)
-    if (f.has('lat') !== f.has('lon')) src.error(f.node, path, ErrorCode.REQUIRED, 'give both lat and lon, or neither')
-    const at = src.position(keyNode)
-    out.push({ name: key, country: country?.toUpperCase(), continent, lat, lon, file: src.file, line: at.line, col: at.col })
-  }
-  return out
 }
 
 export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>, sites: ReadonlySet<string> = new Set()): PoolConfig[] {

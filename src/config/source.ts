@@ -181,6 +181,11 @@ export class Fields {
   keyNode (name: string): Node | undefined { return this.#values.get(name)?.key }
   at (name: string): string { return join(this.path, name) }
 
+  /** `read` the field when present, else `fallback`; undefined when present but invalid (reported). */
+  opt<T> (name: string, read: (node: YNode, path: string) => T | undefined, fallback: T): T | undefined {
+    return this.#values.has(name) ? read(this.get(name), this.at(name)) : fallback
+  }
+
   /** The value node, reporting a missing-field error when absent. */
   require (name: string): YNode {
     if (!this.#values.has(name)) {

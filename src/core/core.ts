@@ -9,7 +9,7 @@
 import { isIP } from 'node:net'
 import { resolve as resolvePath, dirname } from 'node:path'
 import type { CheckConfig, GslbConfig, MemberConfig, PoolConfig } from '../config/model.js'
-import { DEFAULT_CHECK_PORT } from '../config/pools.js'
+import { DEFAULT_CHECK_PORT } from '../config/checks.js'
 import type { Logger } from '../log.js'
 import { AdminStore, type AdminEntry } from './admin-state.js'
 import type { Clock } from './clock.js'
