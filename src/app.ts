@@ -68,10 +68,17 @@ export class Gslb {
    * open the listeners: answers never go out before the health state is known or the wait is over.
    */
   async start (): Promise<BoundAddress[]> {
-    await this.core.start()
-    const bound = await this.dns.start()
-    if (this.http !== undefined) bound.push(await this.http.start())
-    if (this.admin !== undefined) bound.push(await this.admin.start())
+    let bound: BoundAddress[]
+    try {
+      await this.core.start()
+      bound = await this.dns.start()
+      if (this.http !== undefined) bound.push(await this.http.start())
+      if (this.admin !== undefined) bound.push(await this.admin.start())
+    } catch (err) {
+      // Whatever did open (sockets, check timers) must not keep the process alive.
+      await this.close().catch(() => {})
+      throw err
+    }
     const config = this.config
     this.#log.info({
       zones: config.zones.map(z => ({ zone: z.name, owners: z.owners.length, records: countRecords(z) })),

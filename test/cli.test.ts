@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { writeFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -122,6 +123,20 @@ describe('gslb serve', () => {
       await stop(proc)
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  test('exits 1 promptly when a listen address is taken, leaving nothing running', async () => {
+    const blocker = createServer()
+    await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
+    const busy = (blocker.address() as { port: number }).port
+    const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.7') })
+    const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${freePort()}`, '--http', `127.0.0.1:${busy}`], { cwd: dir, stdio: 'ignore' })
+    const started = Date.now()
+    const [code] = await once(proc, 'exit') as [number]
+    assert.equal(code, 1)
+    assert.ok(Date.now() - started < 15_000)
+    blocker.close()
+    await rm(dir, { recursive: true, force: true })
   })
 
   test('exits 1 when the configuration is invalid, also with workers', async () => {

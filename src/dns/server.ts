@@ -55,10 +55,21 @@ export class DnsServer {
   async start (): Promise<BoundAddress[]> {
     const bound: BoundAddress[] = []
     for (const want of expandWildcards(this.#opts.listen, this.#log)) {
-      const udp = await this.#bindUdp(want)
-      const port = udp.address().port
-      const tcp = await this.#bindTcp({ host: want.host, port })
-      bound.push({ proto: 'udp', host: want.host, port }, { proto: 'tcp', host: want.host, port: (tcp.address() as { port: number }).port })
+      // With port 0 the kernel picks a port free for UDP, which may be taken for TCP: try again.
+      for (let attempt = 1; ; attempt++) {
+        const udp = await this.#bindUdp(want)
+        const port = udp.address().port
+        try {
+          const tcp = await this.#bindTcp({ host: want.host, port })
+          bound.push({ proto: 'udp', host: want.host, port }, { proto: 'tcp', host: want.host, port: (tcp.address() as { port: number }).port })
+          break
+        } catch (err) {
+          const retry = want.port === 0 && (err as { code?: string }).code === 'EADDRINUSE' && attempt < 20
+          this.#udp.splice(this.#udp.indexOf(udp), 1)
+          await new Promise<void>(resolve => udp.close(() => resolve()))
+          if (!retry) throw err
+        }
+      }
     }
     this.#log.info({ listeners: bound.map(b => `${b.proto}://${isIPv6(b.host) ? `[${b.host}]` : b.host}:${b.port}`) }, 'dns listening')
     return bound
