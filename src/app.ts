@@ -115,6 +115,7 @@ export function poolShapes (config: GslbConfig): PoolShape[] {
   }))
 }
 
-function countRecords (z: GslbConfig['zones'][number]): number {
+/** Records in a zone (the SOA included), for logs and `gslb check`. */
+export function countRecords (z: GslbConfig['zones'][number]): number {
   return z.owners.reduce((n, o) => n + o.rrsets.reduce((m, s) => m + s.rdata.length, 0), 0)
 }

@@ -1,6 +1,6 @@
 /** `gslb check`: the startup pipeline without listeners; prints every issue, exit 1 on any. */
 import { loadConfig } from '../config/load.js'
-import { poolShapes } from '../app.js'
+import { countRecords, poolShapes } from '../app.js'
 import type { LoadOptions } from '../config/load.js'
 import { compileAnswers } from '../dns/answer-index.js'
 import { ConfigError, formatIssue } from '../errors.js'
@@ -17,7 +17,7 @@ export async function check (opts: CommonOptions): Promise<number> {
   try {
     const config = await loadConfig(opts.config, loadOptions(opts))
     compileAnswers(config.zones, poolShapes(config))
-    const records = config.zones.reduce((n, z) => n + z.owners.reduce((m, o) => m + o.rrsets.reduce((k, s) => k + s.rdata.length, 0), 0), 0)
+    const records = config.zones.reduce((n, z) => n + countRecords(z), 0)
     const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`
     process.stdout.write(`${config.file}: ok (${plural(config.zones.length, 'zone')}, ${plural(records, 'record')}, ${plural(config.pools.length, 'pool')}, ${plural(config.checks.length, 'check')})\n`)
     return 0

@@ -14,6 +14,7 @@ import { readChecks } from './checks.js'
 import { readHealth, readPools } from './pools.js'
 import { readSites } from './sites.js'
 import { readHttpOptions, readRedirects } from './redirects.js'
+import { deepFreeze } from '../freeze.js'
 
 export interface LoadOptions {
   /** Replace `listen.dns` from the command line (`--dns`). */
@@ -197,12 +198,4 @@ async function readText (path: string, shown: string, issues: ConfigIssue[]): Pr
 function displayPath (path: string): string {
   const rel = relative(process.cwd(), path)
   return rel.startsWith('..') ? resolve(path) : rel
-}
-
-function deepFreeze<T> (value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }

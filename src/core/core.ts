@@ -17,6 +17,7 @@ import { HealthMonitor, type TargetSpec } from './health-monitor.js'
 import { decideFamily, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
 import type { Probe } from './probes.js'
 import { ipToBytes, nameWire } from './wire-bytes.js'
+import { deepFreeze } from '../freeze.js'
 
 export interface Snapshot {
   readonly version: number
@@ -199,12 +200,4 @@ export function targetsOf (config: GslbConfig): TargetSpec[] {
     }
   }
   return [...out.values()]
-}
-
-function deepFreeze<T> (value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !Buffer.isBuffer(value) && !(value instanceof Map)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }
