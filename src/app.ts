@@ -91,7 +91,9 @@ export class Gslb {
   async reload (): Promise<boolean> {
     try {
       const next = await loadConfig(this.#file, this.#options)
-      compileAnswers(next.zones, poolShapes(next)) // fail here, before anything is swapped
+      // Compile first: an error here leaves everything as it was. The publish that applyConfig
+      // triggers finds these answers already compiled for `next` and uses them.
+      this.#answers = { config: next, index: compileAnswers(next.zones, poolShapes(next)) }
       this.core.applyConfig(next)
       this.#log.info({ zones: next.zones.length, pools: next.pools.length }, 'configuration reloaded')
       return true
