@@ -8,12 +8,15 @@
 import type { Family, HealthOptions, MemberConfig, PoolConfig } from '../config/model.js'
 import type { AdminEntry, AdminState } from './admin-state.js'
 import type { HealthStatus } from './health-state.js'
+import { fnv1a } from './select.js'
 
 export interface MemberView {
   readonly pool: string
   readonly name: string
   /** `pool/member`: the admin key. */
   readonly key: string
+  /** fnv1a(key), computed once for the hash policy. */
+  readonly keyHash: number
   readonly config: MemberConfig
   /** Wire bytes of the address (4 or 16) or of the host name (CNAME pools). */
   readonly rdata: Buffer
@@ -77,7 +80,7 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
     why = `no check result yet: ${eligible ? 'served' : 'not served'} (health.initial_state: ${health.initialState})`
   } else { eligible = false; why = `down: ${input.healthReason}` }
   return {
-    pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, config: m, rdata: input.rdata,
+    pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, keyHash: fnv1a(`${pool.name}/${m.name}`), config: m, rdata: input.rdata,
     health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
     admin, adminSource, force, weight, eligible, why,
   }

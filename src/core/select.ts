@@ -37,6 +37,22 @@ export class LoadTracker {
   }
 }
 
+/**
+ * Per-process ordering state: a rotation cursor and hash load per pool decision, owned by a front
+ * end, never stored in the snapshot. Keyed by the decision object, so a new snapshot starts fresh.
+ */
+export class SelectionState {
+  readonly #state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker | undefined }>()
+  get (d: FamilyDecision, hash: boolean): { cursor: number, load: LoadTracker | undefined } {
+    let s = this.#state.get(d)
+    if (s === undefined) {
+      s = { cursor: 0, load: hash ? new LoadTracker() : undefined }
+      this.#state.set(d, s)
+    }
+    return s
+  }
+}
+
 export interface SelectContext {
   readonly policy: Policy
   readonly answers: number
@@ -113,7 +129,7 @@ function rotate (members: readonly MemberView[], start: number, k: number): Memb
 
 /** Weighted rendezvous score: -w / ln(u), u uniform in (0, 1) from hash(client, member). */
 function hrwScore (client: number, m: MemberView): number {
-  const h = mix32(client ^ fnv1a(m.key))
+  const h = mix32(client ^ m.keyHash)
   const u = (h + 0.5) / 4294967296
   const w = m.weight > 0 ? m.weight : 1e-6
   return -w / Math.log(u)

@@ -4,8 +4,8 @@
  * Protocol behaviour follows research/reliability.md §a1–a6 (column "Rec.").
  */
 import type { PoolView } from '../core/pool-view.js'
-import { familyOf, type FamilyDecision } from '../core/pool-view.js'
-import { fnv1aBytes, LoadTracker, select, subnetHash } from '../core/select.js'
+import { familyOf } from '../core/pool-view.js'
+import { fnv1aBytes, select, SelectionState, subnetHash } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
 import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
@@ -17,21 +17,6 @@ export interface Serving {
   readonly pools: readonly PoolView[]
 }
 
-/**
- * Per-process selection state: rotation cursors and hash load, per pool decision. Keyed by the
- * decision object, so a new snapshot starts fresh counters; never stored in the snapshot.
- */
-export class SelectionState {
-  readonly #state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker | undefined }>()
-  get (d: FamilyDecision, hash: boolean): { cursor: number, load: LoadTracker | undefined } {
-    let s = this.#state.get(d)
-    if (s === undefined) {
-      s = { cursor: 0, load: hash ? new LoadTracker() : undefined }
-      this.#state.set(d, s)
-    }
-    return s
-  }
-}
 
 export interface ResponderOptions {
   /** EDNS payload size we advertise and the cap on UDP responses. */

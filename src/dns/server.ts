@@ -12,7 +12,8 @@ import type { DnsOptions, ListenAddress } from '../config/model.js'
 import type { Logger } from '../log.js'
 import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
-import { respond, SelectionState, servfail, type ResponderOptions, type Serving } from './responder.js'
+import { SelectionState } from '../core/select.js'
+import { respond, servfail, type ResponderOptions, type Serving } from './responder.js'
 
 export interface ServingSource {
   /** What to answer from; read once per query. */

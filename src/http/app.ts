@@ -9,7 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import type { FamilyDecision, MemberView } from '../core/pool-view.js'
-import { fnv1a, LoadTracker, select, subnetHash } from '../core/select.js'
+import { fnv1a, select, SelectionState, subnetHash } from '../core/select.js'
 import type { Logger } from '../log.js'
 import { clientOf, parseCidrs, type Cidr } from './client-address.js'
 import { buildLocation, cleanQuery, normalizePath } from './location.js'
@@ -41,7 +41,7 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     routerOptions: { maxParamLength: 100, ignoreDuplicateSlashes: false },
   })
   app.server.headersTimeout = 5_000
-  const state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker }>()
+  const state = new SelectionState()
   // Routes and trusted proxies follow the snapshot's config, so a reload (SIGHUP) changes them.
   let tables = new WeakMap<object, { routes: RouteTable, trusted: Cidr[] }>()
 
@@ -106,16 +106,15 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
 
     let ordered: Candidate[] = []
     if (decision !== undefined && members.length > 0) {
-      let st = state.get(decision)
-      if (st === undefined) { st = { cursor: 0, load: new LoadTracker() }; state.set(decision, st) }
       const policy = view?.config.policy ?? 'round-robin'
+      const st = state.get(decision, policy === 'hash')
       const chosen = select(members, {
         policy,
         answers: 1 + route.alternates,
         cursor: st.cursor++,
         clientHash: policy !== 'hash' ? 0 : route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
         balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
-        load: policy === 'hash' ? st.load : undefined,
+        load: st.load,
       })
       ordered = chosen.map(m => ({ member: m, url: buildLocation(m.config.url as string, norm.path, route.path, keptQuery) }))
     }
