@@ -9,16 +9,9 @@ import { after, before, describe, test } from 'node:test'
 import { decodeMessage } from '../src/dns/decode.js'
 import { FakeBackend, type Mode } from './helpers/backend.js'
 import { buildQuery, ecsOption, udpExchange } from './helpers/dns.js'
-import { startIn, writeConfig, type Stack } from './helpers/stack.js'
+import { startIn, writeConfig, zone, type Stack } from './helpers/stack.js'
 
-const ZONE = `zone: example.test
-soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
-records:
-  "@": { NS: [ns1.example.test] }
-  ns1: { A: 127.0.0.1 }
-  www: { pool: web }
-  dl: { CNAME: www.example.test }
-`
+const ZONE = zone('  www: { pool: web }\n  dl: { CNAME: www.example.test }\n')
 const INTERVAL = 200
 const COALESCE = 50
 
@@ -168,15 +161,7 @@ describe('other check types, end to end', () => {
     const weighted = await new FakeBackend().start()
     weighted.body = '7'
     const dir = await writeConfig({
-      'zones/example.test.yaml': `zone: example.test
-soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
-records:
-  "@": { NS: [ns1.example.test] }
-  ns1: { A: 127.0.0.1 }
-  tcp: { pool: tcp }
-  agent: { pool: agent }
-  wt: { pool: wt }
-`,
+      'zones/example.test.yaml': zone('  tcp: { pool: tcp }\n  agent: { pool: agent }\n  wt: { pool: wt }\n'),
       'gslb.yaml': `listen: { dns: ["127.0.0.1:0"] }
 checks:
   tcp: { type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1 }
@@ -217,13 +202,7 @@ health: { coalesce: 0ms, startup_wait: 2s, state_file: state.json }
 
   test('a dns check against our own server; hash policy pins a client subnet and reports its ECS scope', async () => {
     const dir = await writeConfig({
-      'zones/example.test.yaml': `zone: example.test
-soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
-records:
-  "@": { NS: [ns1.example.test] }
-  ns1: { A: 127.0.0.1 }
-  h: { pool: hashed }
-`,
+      'zones/example.test.yaml': zone('  h: { pool: hashed }\n'),
       'gslb.yaml': `listen: { dns: ["127.0.0.1:0"] }
 checks:
   self: { type: dns, query: { name: example.test, type: SOA }, interval: 200ms, timeout: 100ms }
@@ -254,7 +233,7 @@ health: { coalesce: 0ms, startup_wait: 1s, state_file: state.json }
     }
     // And a dns check that passes: point it at a server that answers.
     const okDir = await writeConfig({
-      'zones/example.test.yaml': ZONE.replace('www: { pool: web }\n  dl: { CNAME: www.example.test }\n', 'self: { pool: self }\n'),
+      'zones/example.test.yaml': zone('  self: { pool: self }\n'),
       'gslb.yaml': `listen: { dns: ["127.0.0.1:0"] }
 checks:
   self: { type: dns, query: { name: example.test, type: SOA }, interval: 200ms, timeout: 150ms }
@@ -265,7 +244,7 @@ pools:
 health: { coalesce: 0ms, startup_wait: 1s, state_file: state.json }
 `,
     })
-    const upstream = await startIn(await writeConfig({ 'zones/example.test.yaml': ZONE.replace('  www: { pool: web }\n  dl: { CNAME: www.example.test }\n', '') }))
+    const upstream = await startIn(await writeConfig({ 'zones/example.test.yaml': zone() }))
     const { readFile, writeFile } = await import('node:fs/promises')
     const cfgPath = `${okDir}/gslb.yaml`
     await writeFile(cfgPath, (await readFile(cfgPath, 'utf8')).replace('PORT', String(upstream.port)))

@@ -11,14 +11,9 @@ import type { FastifyInstance } from 'fastify'
 import { buildRedirectApp } from '../src/http/app.js'
 import { normalizePath } from '../src/http/location.js'
 import { FakeBackend } from './helpers/backend.js'
-import { startIn, writeConfig, type Stack } from './helpers/stack.js'
+import { startIn, writeConfig, zone, type Stack } from './helpers/stack.js'
 
-const ZONE = `zone: example.test
-soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
-records:
-  "@": { NS: [ns1.example.test] }
-  ns1: { A: 127.0.0.1 }
-`
+const ZONE = zone()
 const CONFIG = `listen: { dns: ["127.0.0.1:0"], http: "127.0.0.1:0", admin: "127.0.0.1:0" }
 http: { trusted_proxies: [127.0.0.0/8] }
 pools:

@@ -45,6 +45,16 @@ export async function startIn (dir: string, keep = false): Promise<Stack> {
   }
 }
 
+/** example.test with its SOA, NS and ns1, plus `records` (YAML lines indented by two spaces). */
+export function zone (records = ''): string {
+  return `zone: example.test
+soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
+records:
+  "@": { NS: [ns1.example.test] }
+  ns1: { A: 127.0.0.1 }
+${records}`
+}
+
 /** A zone used by the protocol tests: every record type, a CNAME chain, a wildcard, a delegation. */
 export const TEST_ZONE = `
 zone: example.test
