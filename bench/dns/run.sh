@@ -10,31 +10,11 @@
 #   3. peak RSS of the server process (VmHWM).
 # Prints a markdown table and the gslb/NSD ratio. Loopback only; every run is bounded by -l.
 # Needs: nsd, dnsperf, dig (apt-get install nsd dnsperf dnsutils), and `npm run build` done.
-set -euo pipefail
-
-DURATION=10
-RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION="$2"; shift 2 ;;
-    --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--duration SECONDS] [--runs N]" >&2; exit 2 ;;
-  esac
-done
-
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-tmp="$(mktemp -d)"
+source "$(dirname "$0")/../lib.sh" "$@"
 NSD_PORT=25353
 GSLB_PORT=25354
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
 
-for tool in nsd dnsperf dig taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nsd dnsperf dnsutils" >&2; exit 1; }
-done
-[ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build --silent)
+need nsd dnsperf dig taskset -- "apt-get install nsd dnsperf dnsutils"
 
 wait_ready() { # port name
   for _ in $(seq 50); do

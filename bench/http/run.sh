@@ -8,30 +8,12 @@
 # each: N interleaved runs, median req/s (every run shown), median CPU per request, p50/p99
 # latency of the median run, non-3xx count, peak RSS.
 # Needs: nginx (nginx-light), wrk (apt-get install nginx-light wrk), and `npm run build` done.
-set -euo pipefail
-
-DURATION=10
-RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION="$2"; shift 2 ;;
-    --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--duration SECONDS] [--runs N]" >&2; exit 2 ;;
-  esac
-done
-
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-tmp="$(mktemp -d)"
+source "$(dirname "$0")/../lib.sh" "$@"
 NGINX_PORT=25380
 GSLB_PORT=25381
 FASTIFY_PORT=25382
 URL_PATH="/pub/dists/bookworm/main/binary-amd64/Packages.xz?v=1"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-for tool in nginx wrk taskset curl; do command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nginx-light wrk curl" >&2; exit 1; }; done
-[ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build --silent)
+need nginx wrk taskset curl -- "apt-get install nginx-light wrk curl"
 
 wait_ready() { # port
   for _ in $(seq 100); do
