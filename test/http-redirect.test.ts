@@ -235,10 +235,42 @@ describe('redirects over real sockets', () => {
     ['95 CL and TE together', 'GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n', / 400 /],
     ['96 body over the limit', `POST /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n${'x'.repeat(5000)}`, / 4\d\d /],
     ['97 header over 16 KiB', `GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nX-Big: ${'x'.repeat(17000)}\r\nConnection: close\r\n\r\n`, / 431 /],
+    ['97 header over 8 KiB (our limit)', `GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nX-Big: ${'x'.repeat(9000)}\r\nConnection: close\r\n\r\n`, / 431 /],
   ]
   for (const [name, request, want] of rows) {
     test(name, async () => { assert.match(await raw(httpPort, request), want) })
   }
+
+  test('99/100 slowloris: headers dripped byte by byte, or nothing sent, get 408 once the headers timeout passes', async () => {
+    const app = buildRedirectApp({
+      snapshot: () => stack.app.core.snapshot,
+      http: stack.app.config.http,
+      limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, checkIntervalMs: 50 },
+    })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const port = (app.server.address() as { port: number }).port
+    const drip = async (bytes: string): Promise<{ status: string, ms: number }> => {
+      const sock = connect({ port, host: '127.0.0.1' })
+      const started = Date.now()
+      let data = ''
+      sock.on('data', d => { data += d.toString('latin1') })
+      const closed = new Promise<void>(resolve => sock.once('close', () => resolve()))
+      sock.on('error', () => {})
+      for (const b of bytes) {
+        if (sock.destroyed) break
+        sock.write(b)
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      await closed
+      return { status: data.split('\r\n')[0] ?? '', ms: Date.now() - started }
+    }
+    const slow = await drip('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n')
+    assert.match(slow.status, / 408 /)
+    assert.ok(slow.ms < 2000, `closed after ${slow.ms} ms`)
+    const idle = await drip('')
+    assert.ok(idle.ms < 2000, `idle socket closed after ${idle.ms} ms`)
+    await app.close()
+  })
 
   test('graceful close: idle keep-alive connections are closed, new connections refused, close() returns promptly', async () => {
     const live = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))

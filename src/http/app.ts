@@ -8,11 +8,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
-import type { FamilyDecision, MemberView } from '../core/pool-view.js'
-import { fnv1a, select, SelectionState, subnetHash } from '../core/select.js'
+import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
+import { fnv1a, type LoadTracker, select, SelectionState, subnetHash } from '../core/select.js'
 import type { Logger } from '../log.js'
 import { clientOf, parseCidrs, type Cidr } from './client-address.js'
-import { buildLocation, cleanQuery, normalizePath } from './location.js'
+import { cleanQuery, normalizePath, pathTail } from './location.js'
 import { RouteTable } from './route-table.js'
 
 export interface RedirectDeps {
@@ -21,102 +21,153 @@ export interface RedirectDeps {
   /** Server-level options fixed at start: the request log. */
   readonly http: HttpOptions
   readonly log?: Logger
+  /** Connection limits; the defaults suit production, tests shrink them. */
+  readonly limits?: Partial<ServerLimits>
 }
 
-interface Candidate { member: MemberView, url: string }
-interface Seen { host: string | undefined, xff: string | undefined, proto: string | undefined }
-const headersSeen = new WeakMap<object, Seen>()
+/** Timeouts and sizes of the HTTP server (research/reliability.md §a9). */
+export interface ServerLimits {
+  /** Socket inactivity. */
+  readonly connectionTimeoutMs: number
+  /** The whole request must arrive within this. */
+  readonly requestTimeoutMs: number
+  /** The headers must arrive within this (slowloris). */
+  readonly headersTimeoutMs: number
+  /** How often Node checks the two above; Node's default (30 s) lets a slow client live ~90 s. */
+  readonly checkIntervalMs: number
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number
+  readonly maxRequestsPerSocket: number
+  readonly maxHeaderBytes: number
+  readonly bodyLimitBytes: number
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  connectionTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1_000,
+  maxHeaderBytes: 8_192,
+  bodyLimitBytes: 4_096,
+}
+
+/** What one snapshot fixes for a route: its pool, the pool's URL decision and selection state. */
+interface RouteState {
+  readonly view: PoolView | undefined
+  readonly decision: FamilyDecision | undefined
+  readonly selection: { cursor: number, load: LoadTracker | undefined } | undefined
+  /** Eligible members, by `https * 2 + ipv6`; each list is built on first use. */
+  readonly candidates: Array<MemberView[] | undefined>
+}
+
+/** The per-snapshot state the handler needs, rebuilt when the core publishes a new snapshot. */
+interface Compiled {
+  readonly snap: Snapshot
+  readonly routes: RouteTable
+  readonly trusted: Cidr[]
+  readonly states: RouteState[]
+}
+
+/** The request headers the handler reads, taken in one pass over the raw header list. */
+interface Seen { hosts: number, host: string | undefined, xff: string | undefined, proto: string | undefined }
 
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits }
   const app = Fastify({
     ...(deps.http.requestLog && deps.log !== undefined ? { loggerInstance: deps.log as FastifyBaseLogger } : {}),
     // research/reliability.md §a9: fastify's defaults leave slow clients too much time.
-    connectionTimeout: 10_000,
-    requestTimeout: 10_000,
-    keepAliveTimeout: 5_000,
-    maxRequestsPerSocket: 1_000,
-    bodyLimit: 4_096,
+    connectionTimeout: limits.connectionTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    bodyLimit: limits.bodyLimitBytes,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+    },
     return503OnClosing: true,
     trustProxy: false,
     routerOptions: { maxParamLength: 100, ignoreDuplicateSlashes: false },
   })
-  app.server.headersTimeout = 5_000
-  const state = new SelectionState()
-  // Routes and trusted proxies follow the snapshot's config, so a reload (SIGHUP) changes them.
-  let tables = new WeakMap<object, { routes: RouteTable, trusted: Cidr[] }>()
+  const handler = redirectHandler(deps)
+  app.route({ method: ['GET', 'HEAD'], url: '/', handler })
+  app.route({ method: ['GET', 'HEAD'], url: '/*', handler })
+  return app
+}
 
-  app.addHook('onRequest', (req, reply, done) => {
-    // One pass over the raw headers: RFC 9112 §3.2 says a request with more than one Host header
-    // is invalid; the values the handler needs are kept, so Node never builds req.headers.
-    let hosts = 0
-    const raw = req.raw.rawHeaders
-    const seen: Seen = { host: undefined, xff: undefined, proto: undefined }
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] as string
-      if (name.length === 4 && name.toLowerCase() === 'host') { hosts++; seen.host = raw[i + 1] }
-      else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') seen.xff = seen.xff === undefined ? raw[i + 1] : `${seen.xff},${raw[i + 1] as string}`
-      else if (name.length === 17 && name.toLowerCase() === 'x-forwarded-proto') seen.proto ??= raw[i + 1]
-    }
-    if (hosts > 1) { void reply.code(400).send({ error: 'more than one Host header' }); return }
-    headersSeen.set(req.raw, seen)
-    // Absolute-form targets (GET http://evil/x) are refused rather than routed by their path.
-    if ((req.raw.url ?? '').charCodeAt(0) !== 47) { void reply.code(400).send({ error: 'the request target must be a path' }); return }
-    done()
-  })
-  // Candidates per (decision, route, https, IPv6): computed once per snapshot, not per request.
-  const candidates = new WeakMap<FamilyDecision, Array<MemberView[] | undefined>>()
-  const candidatesFor = (d: FamilyDecision, route: RouteConfig, index: number, https: boolean, v6: boolean): MemberView[] => {
-    let byRoute = candidates.get(d)
-    if (byRoute === undefined) { byRoute = []; candidates.set(d, byRoute) }
-    const slot = index * 4 + (https ? 2 : 0) + (v6 ? 1 : 0)
-    let list = byRoute[slot]
-    if (list === undefined) { list = eligibleFor(d, route, https, v6, []); byRoute[slot] = list }
-    return list
+/**
+ * The route handler behind every GET and HEAD. It is synchronous: a redirect is decided and
+ * written in one call, with no promise for fastify to wait on.
+ */
+export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, reply: FastifyReply) => void {
+  const selection = new SelectionState()
+  let compiled: Compiled | undefined
+  // Routes and trusted proxies follow the snapshot's config, so a reload (SIGHUP) changes them;
+  // pool decisions follow the snapshot, so a health change does.
+  const compile = (snap: Snapshot): Compiled => {
+    const sameConfig = compiled !== undefined && compiled.snap.config === snap.config
+    const routes = sameConfig ? (compiled as Compiled).routes : new RouteTable(snap.config.redirects)
+    const trusted = sameConfig ? (compiled as Compiled).trusted : parseCidrs(snap.config.http.trustedProxies)
+    const states = snap.config.redirects.map((route): RouteState => {
+      const view = snap.byName.get(route.pool)
+      const decision = view?.url
+      return {
+        view,
+        decision,
+        selection: decision === undefined ? undefined : selection.get(decision, view?.config.policy === 'hash'),
+        candidates: [],
+      }
+    })
+    compiled = { snap, routes, trusted, states }
+    return compiled
   }
 
-  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+  return (req: FastifyRequest, reply: FastifyReply): void => {
     const snap = deps.snapshot()
-    let compiled = tables.get(snap.config)
-    if (compiled === undefined) {
-      tables = new WeakMap()
-      compiled = { routes: new RouteTable(snap.config.redirects), trusted: parseCidrs(snap.config.http.trustedProxies) }
-      tables.set(snap.config, compiled)
-    }
-    const { routes: table, trusted } = compiled
+    const { routes, trusted, states } = compiled?.snap === snap ? compiled : compile(snap)
+    const seen = readHeaders(req.raw.rawHeaders)
+    // RFC 9112 §3.2: a request with more than one Host header is invalid.
+    if (seen.hosts > 1) return void reply.code(400).send({ error: 'more than one Host header' })
     const rawUrl = req.raw.url ?? '/'
+    // Absolute-form targets (GET http://evil/x) are refused rather than routed by their path.
+    if (rawUrl.charCodeAt(0) !== 47) return void reply.code(400).send({ error: 'the request target must be a path' })
     const q = rawUrl.indexOf('?')
     const norm = normalizePath(q === -1 ? rawUrl : rawUrl.slice(0, q))
-    if (!norm.ok) return await reply.code(400).send({ error: norm.reason })
+    if (!norm.ok) return void reply.code(400).send({ error: norm.reason })
     const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
-    if (q !== -1 && query === undefined) return await reply.code(400).send({ error: 'the query has a bad percent-escape' })
-    const seen = headersSeen.get(req.raw) ?? { host: undefined, xff: undefined, proto: undefined }
+    if (q !== -1 && query === undefined) return void reply.code(400).send({ error: 'the query has a bad percent-escape' })
     const host = hostOf(seen.host)
-    if (host === undefined) return await reply.code(400).send({ error: 'missing or invalid Host header' })
-    const match = table.match(host, norm.path)
-    if (match.kind === 'unknown-host') return await reply.code(421).send({ error: `no redirects for host ${host}` })
-    if (match.kind === 'no-route') return await reply.code(404).send({ error: 'no redirect route for this path' })
+    if (host === undefined) return void reply.code(400).send({ error: 'missing or invalid Host header' })
+    const match = routes.match(host, norm.path)
+    if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })
+    if (match.kind === 'no-route') return void reply.code(404).send({ error: 'no redirect route for this path' })
     const route = match.route
-    const view = snap.byName.get(route.pool)
-    const decision = view?.url
-    const client = clientOf(req.socket.remoteAddress, seen.xff, seen.proto, trusted)
+    const { view, decision, selection: sel, candidates } = states[match.index] as RouteState
+    const client = clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, trusted)
     const v6 = client.address.includes(':')
-    const members = decision === undefined ? [] : candidatesFor(decision, route, match.index, client.https, v6)
+    let members: MemberView[] = []
+    if (decision !== undefined) {
+      const slot = (client.https ? 2 : 0) + (v6 ? 1 : 0)
+      members = candidates[slot] ??= eligibleFor(decision, route, client.https, v6, [])
+    }
     const mirrorlist = query !== undefined && query.includes('mirrorlist') && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
-    const keptQuery = route.keepQuery && !mirrorlist ? query : undefined
+    // What every target URL ends with: the path under the route prefix and the kept query.
+    const tail = pathTail(norm.path, route.path, route.keepQuery && !mirrorlist ? query : undefined)
 
-    let ordered: Candidate[] = []
-    if (decision !== undefined && members.length > 0) {
+    let ordered: MemberView[] = []
+    if (sel !== undefined && members.length > 0) {
       const policy = view?.config.policy ?? 'round-robin'
-      const st = state.get(decision, policy === 'hash')
-      const chosen = select(members, {
+      ordered = select(members, {
         policy,
         answers: 1 + route.alternates,
-        cursor: st.cursor++,
+        cursor: sel.cursor++,
         clientHash: policy !== 'hash' ? 0 : route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
         balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
-        load: st.load,
+        load: sel.load,
       })
-      ordered = chosen.map(m => ({ member: m, url: buildLocation(m.config.url as string, norm.path, route.path, keptQuery) }))
     }
 
     if (mirrorlist) {
@@ -125,12 +176,13 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
       for (const m of view?.members ?? []) {
         if (m.config.url !== undefined && decision?.members.includes(m) !== true) excluded.push({ name: m.name, url: m.config.url, reason: m.why })
       }
-      return await reply.code(200).header('cache-control', 'no-cache').send({
+      const chosen = ordered[0]
+      return void reply.code(200).header('cache-control', 'no-cache').send({
         path: norm.path,
         pool: route.pool,
         served_by: decision?.servedBy ?? route.pool,
-        chosen: ordered[0] === undefined ? null : { name: ordered[0].member.name, url: ordered[0].url },
-        alternates: ordered.slice(1).map((c, i) => ({ name: c.member.name, url: c.url, pri: i + 1 })),
+        chosen: chosen === undefined ? null : { name: chosen.name, url: urlOf(chosen) + tail },
+        alternates: ordered.slice(1).map((m, i) => ({ name: m.name, url: urlOf(m) + tail, pri: i + 1 })),
         excluded,
         reasons: decision?.reasons ?? [],
       })
@@ -138,28 +190,52 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     const first = ordered[0]
     if (first === undefined) {
       if (route.debugHeaders) reply.header('x-gslb-pool', decision?.servedBy ?? route.pool)
-      if (route.fallbackUrl !== undefined) {
-        return await redirect(reply, route, buildLocation(route.fallbackUrl, norm.path, route.path, keptQuery), {})
-      }
-      return await reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
+      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, {})
+      return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
     const extra: Record<string, string> = {}
     if (ordered.length > 1) {
-      let link = ''
-      for (let i = 1; i < ordered.length; i++) link += `${i > 1 ? ', ' : ''}<${(ordered[i] as Candidate).url}>; rel=duplicate; pri=${i}`
+      let link = `<${urlOf(ordered[1] as MemberView)}${tail}>; rel=duplicate; pri=1`
+      for (let i = 2; i < ordered.length; i++) link += `, <${urlOf(ordered[i] as MemberView)}${tail}>; rel=duplicate; pri=${i}`
       extra.link = link
     }
     if (route.debugHeaders) {
       extra['x-gslb-pool'] = decision?.servedBy ?? route.pool
-      extra['x-gslb-member'] = first.member.name
+      extra['x-gslb-member'] = first.name
     }
-    return await redirect(reply, route, first.url, extra)
+    redirect(reply, route, urlOf(first) + tail, extra)
   }
+}
 
-  app.route({ method: ['GET', 'HEAD'], url: '/', handler })
-  app.route({ method: ['GET', 'HEAD'], url: '/*', handler })
-  return app
+/** A URL member's base URL (ending in "/"); the members the handler sees all have one. */
+function urlOf (m: MemberView): string {
+  return m.config.url as string
+}
+
+/** One pass over the raw headers, so Node never builds `req.headers` for a redirect. */
+function readHeaders (raw: readonly string[]): Seen {
+  const seen: Seen = { hosts: 0, host: undefined, xff: undefined, proto: undefined }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 4) {
+      if (equalsLower(name, 'host')) { seen.hosts++; seen.host = raw[i + 1] }
+    } else if (name.length === 15) {
+      if (equalsLower(name, 'x-forwarded-for')) seen.xff = seen.xff === undefined ? raw[i + 1] : `${seen.xff},${raw[i + 1] as string}`
+    } else if (name.length === 17) {
+      if (equalsLower(name, 'x-forwarded-proto')) seen.proto ??= raw[i + 1]
+    }
+  }
+  return seen
+}
+
+/** `name` equals `lower` (lowercase ASCII) ignoring ASCII case, without allocating. */
+function equalsLower (name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i)
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /**
@@ -169,7 +245,7 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
  * timeouts, body limits and error replies stay fastify's. Header values are built only from
  * configured URLs and normalised, percent-encoded paths, so they hold no CR, LF or NUL.
  */
-async function redirect (reply: FastifyReply, route: RouteConfig, location: string, extra: Record<string, string>): Promise<FastifyReply> {
+function redirect (reply: FastifyReply, route: RouteConfig, location: string, extra: Record<string, string>): void {
   extra.location = location
   extra['content-length'] = '0'
   if (route.cacheControl !== undefined) extra['cache-control'] = route.cacheControl
@@ -177,7 +253,6 @@ async function redirect (reply: FastifyReply, route: RouteConfig, location: stri
   const res = reply.raw
   res.writeHead(route.status, extra)
   res.end()
-  return reply
 }
 
 /**
@@ -200,9 +275,18 @@ function eligibleFor (d: FamilyDecision, route: RouteConfig, https: boolean, v6:
 
 /** The Host header as a lowercase name without port or trailing dot; IP literals and junk → undefined. */
 function hostOf (header: string | undefined): string | undefined {
-  if (header === undefined || header === '' || header.startsWith('[')) return undefined
-  const colon = header.indexOf(':')
-  let h = (colon === -1 ? header : header.slice(0, colon)).toLowerCase()
-  if (h.endsWith('.')) h = h.slice(0, -1)
-  return /^[a-z0-9_.-]+$/.test(h) ? h : undefined
+  if (header === undefined) return undefined
+  let end = header.indexOf(':')
+  if (end === -1) end = header.length
+  if (end > 0 && header.charCodeAt(end - 1) === 46) end-- // trailing "."
+  if (end === 0) return undefined
+  let upper = false
+  for (let i = 0; i < end; i++) {
+    const c = header.charCodeAt(i)
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95) continue // a-z 0-9 - . _
+    if (c >= 65 && c <= 90) { upper = true; continue }
+    return undefined
+  }
+  const h = end === header.length ? header : header.slice(0, end)
+  return upper ? h.toLowerCase() : h
 }

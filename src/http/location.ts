@@ -99,8 +99,11 @@ export function cleanQuery (raw: string): string | undefined {
   return clean(raw, SAFE_QUERY)
 }
 
-/** The redirect target: the member's base URL (ending in "/"), the path under the route prefix, the query. */
-export function buildLocation (base: string, path: string, prefix: string, query: string | undefined): string {
-  const rest = path.slice(prefix.length - 1).replace(/^\//, '')
-  return query === undefined || query === '' ? base + rest : `${base}${rest}?${query}`
+/**
+ * What a redirect target adds to a member's base URL (which ends in "/"): the normalised path
+ * under the route prefix, then the query when there is one. The same tail serves every member.
+ */
+export function pathTail (path: string, prefix: string, query: string | undefined): string {
+  const rest = path.length > prefix.length ? path.slice(prefix.length) : ''
+  return query === undefined || query === '' ? rest : `${rest}?${query}`
 }

@@ -4,20 +4,24 @@
  */
 import type { RouteConfig } from '../config/model.js'
 
-export type Match = { kind: 'route', route: RouteConfig, index: number } | { kind: 'unknown-host' } | { kind: 'no-route' }
+export interface RouteMatch { readonly kind: 'route', readonly route: RouteConfig, readonly index: number }
+export type Match = RouteMatch | { readonly kind: 'unknown-host' } | { readonly kind: 'no-route' }
+
+const UNKNOWN_HOST: Match = { kind: 'unknown-host' }
+const NO_ROUTE: Match = { kind: 'no-route' }
 
 export class RouteTable {
-  readonly #exact = new Map<string, Array<{ route: RouteConfig, index: number }>>()
-  readonly #wild: Array<{ suffix: string, routes: Array<{ route: RouteConfig, index: number }> }> = []
+  readonly #exact = new Map<string, RouteMatch[]>()
+  readonly #wild: Array<{ suffix: string, routes: RouteMatch[] }> = []
 
   constructor (routes: readonly RouteConfig[]) {
-    const wild = new Map<string, Array<{ route: RouteConfig, index: number }>>()
+    const wild = new Map<string, RouteMatch[]>()
     routes.forEach((route, index) => {
       for (const h of route.hosts) {
         const target = h.startsWith('*.') ? wild : this.#exact
         const key = h.startsWith('*.') ? h.slice(1) : h
         const list = target.get(key) ?? []
-        list.push({ route, index })
+        list.push({ kind: 'route', route, index })
         target.set(key, list)
       }
     })
@@ -30,9 +34,12 @@ export class RouteTable {
   match (host: string, path: string): Match {
     let list = this.#exact.get(host)
     if (list === undefined) list = this.#wild.find(w => host.endsWith(w.suffix) && host.length > w.suffix.length)?.routes
-    if (list === undefined) return { kind: 'unknown-host' }
-    const dir = path.endsWith('/') ? path : `${path}/`
-    for (const r of list) if (dir.startsWith(r.route.path)) return { kind: 'route', route: r.route, index: r.index }
-    return { kind: 'no-route' }
+    if (list === undefined) return UNKNOWN_HOST
+    for (const r of list) {
+      // The prefix ends in "/"; "/pub" also matches "/pub/".
+      const prefix = r.route.path
+      if (path.startsWith(prefix) || (path.length === prefix.length - 1 && prefix.startsWith(path))) return r
+    }
+    return NO_ROUTE
   }
 }
