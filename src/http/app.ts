@@ -58,6 +58,11 @@ interface RouteState {
   readonly view: PoolView | undefined
   readonly decision: FamilyDecision | undefined
   readonly selection: { cursor: number, load: LoadTracker | undefined } | undefined
+  /**
+   * Whether the decision depends on who the client is: trusted proxies (X-Forwarded-*), IPv6
+   * matching, or the hash policy on the client's subnet. When not, the peer address is not read.
+   */
+  readonly needsClient: boolean
   /** Eligible members, by `https * 2 + ipv6`; each list is built on first use. */
   readonly candidates: Array<MemberView[] | undefined>
 }
@@ -117,6 +122,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       return {
         view,
         decision,
+        needsClient: trusted.length > 0 || route.matchFamily || (view?.config.policy === 'hash' && route.affinity === 'client'),
         selection: decision === undefined ? undefined : selection.get(decision, view?.config.policy === 'hash'),
         candidates: [],
       }
@@ -145,8 +151,8 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })
     if (match.kind === 'no-route') return void reply.code(404).send({ error: 'no redirect route for this path' })
     const route = match.route
-    const { view, decision, selection: sel, candidates } = states[match.index] as RouteState
-    const client = clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, trusted)
+    const { view, decision, selection: sel, candidates, needsClient } = states[match.index] as RouteState
+    const client = needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, trusted) : ANY_CLIENT
     const v6 = client.address.includes(':')
     let members: MemberView[] = []
     if (decision !== undefined) {
@@ -207,6 +213,9 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     redirect(reply, route, urlOf(first) + tail, extra)
   }
 }
+
+/** Stands for the client when the decision does not depend on it. */
+const ANY_CLIENT = { address: '', https: false } as const
 
 /** A URL member's base URL (ending in "/"); the members the handler sees all have one. */
 function urlOf (m: MemberView): string {

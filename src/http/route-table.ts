@@ -35,7 +35,8 @@ export class RouteTable {
     let list = this.#exact.get(host)
     if (list === undefined) list = this.#wild.find(w => host.endsWith(w.suffix) && host.length > w.suffix.length)?.routes
     if (list === undefined) return UNKNOWN_HOST
-    for (const r of list) {
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i] as RouteMatch
       // The prefix ends in "/"; "/pub" also matches "/pub/".
       const prefix = r.route.path
       if (path.startsWith(prefix) || (path.length === prefix.length - 1 && prefix.startsWith(path))) return r
