@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildRedirectApp } from '../src/http/app.js'
 import { normalizePath } from '../src/http/location.js'
+import { RouteTable } from '../src/http/route-table.js'
+import type { RouteConfig } from '../src/config/model.js'
 import { FakeBackend } from './helpers/backend.js'
 import { startIn, writeConfig, zone, type Stack } from './helpers/stack.js'
 
@@ -194,8 +196,31 @@ describe('normalizePath', () => {
       const r = normalizePath(input)
       if (want === null) assert.equal(r.ok, false)
       else assert.deepEqual(r, { ok: true, path: want })
+      // The handler passes the whole target and where its path ends; a query must change nothing.
+      const q = normalizePath(`${input}?x=/..//y`, input.length)
+      if (want === null) assert.equal(q.ok, false)
+      else assert.deepEqual(q, { ok: true, path: want })
     })
   }
+})
+
+describe('RouteTable', () => {
+  const route = (hosts: string[], path: string): RouteConfig => ({ hosts, path, pool: `${hosts[0] as string}${path}` }) as unknown as RouteConfig
+  const table = new RouteTable([route(['a.test'], '/'), route(['a.test'], '/pub/'), route(['*.b.test'], '/x/'), route(['c.test'], '/only/')])
+  const pool = (host: string, path: string): string => {
+    const m = table.match(host, path)
+    return m.kind === 'route' ? m.route.pool : m.kind
+  }
+  test('longest prefix, wildcards, unknown hosts and missing routes, in any order of lookups', () => {
+    // Repeated and alternating hosts: the last-host shortcut must never leak one host's routes to another.
+    const cases: Array<[string, string, string]> = [
+      ['a.test', '/pub/f', 'a.test/pub/'], ['a.test', '/pub', 'a.test/pub/'], ['a.test', '/public', 'a.test/'],
+      ['z.b.test', '/x/1', '*.b.test/x/'], ['z.b.test', '/y', 'no-route'], ['b.test', '/x/1', 'unknown-host'],
+      ['a.test', '/', 'a.test/'], ['c.test', '/', 'no-route'], ['nope.test', '/', 'unknown-host'], ['c.test', '/only/x', 'c.test/only/'],
+      ['nope.test', '/', 'unknown-host'], ['a.test', '/pub/', 'a.test/pub/'],
+    ]
+    for (const [host, path, want] of [...cases, ...cases.reverse()]) assert.equal(pool(host, path), want, `${host}${path}`)
+  })
 })
 
 /** Send raw bytes to the HTTP listener and return the status line. */

@@ -4,40 +4,20 @@
 #
 #   bash bench/http/run.sh [--duration SECONDS] [--runs N]
 #
-# Each server is pinned to core 0 and wrk to core 1 (1 thread, 50 connections, keep-alive). For
-# each: N interleaved runs, median req/s (every run shown), median CPU per request, p50/p99
-# latency of the median run, non-3xx count, peak RSS.
+# Each server is pinned to core 0 and wrk to core 1 (1 thread, 50 connections, keep-alive).
+# Every round starts each server afresh, in shuffled order, warms it for 2 s, measures it for
+# SECONDS and stops it: two processes running the same code differ by up to 10% on this kind of
+# VM, so a server measured N times in one process would carry that process's luck into every run.
+# Reported per server: median req/s (every run shown), median CPU per request, p50/p99 of the
+# median run, non-3xx count, peak RSS; and the median over rounds of the per-round ratios.
 # Needs: nginx (nginx-light), wrk (apt-get install nginx-light wrk), and `npm run build` done.
 source "$(dirname "$0")/../lib.sh" "$@"
 NGINX_PORT=25380
-GSLB_PORT=25381
+GSLB_PORT=25381 # bench/http/gslb.yaml health-checks this port: the members are "up" while gslb listens
 FASTIFY_PORT=25382
 URL_PATH="/pub/dists/bookworm/main/binary-amd64/Packages.xz?v=1"
-need nginx wrk taskset curl -- "apt-get install nginx-light wrk curl"
+need nginx wrk taskset curl shuf -- "apt-get install nginx-light wrk curl coreutils"
 
-wait_ready() { # port
-  for _ in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" || true)
-    [ "$code" = 302 ] && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not answer 302" >&2; exit 1
-}
-
-run_wrk() { # port → req/s p50 p99 non3xx
-  taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" > "$tmp/wrk.txt"
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { r = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Non-2xx or 3xx/ { bad = $5 }
-    END { printf "%.0f %.3f %.3f %d\n", r, p50, p99, bad }' "$tmp/wrk.txt"
-}
-
-# All three run at once on core 0 (idle when not under load); runs are interleaved in rounds so
-# that drift on a shared machine hits every server alike. CPU per request (utime+stime of the
-# server over the run / requests served) is reported beside req/s: it is steadier than req/s.
 cat > "$tmp/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -52,56 +32,91 @@ http {
   }
 }
 CONF
-taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" &
-pids+=($!)
-taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null &
-pids+=($!)
-fastify_pid=$!
-taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --http "127.0.0.1:$GSLB_PORT" --dns 127.0.0.1:25383 --log-level warn &
-pids+=($!)
-gslb_pid=$!
-for port in "$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT"; do wait_ready "$port"; done
-nginx_pid=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
-curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.' && { echo "health filtering is not working" >&2; exit 1; }
+
+labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)"
+  "bare fastify $(node -p "require('$root/node_modules/fastify/package.json').version") redirect"
+  "gslb (weighted pool, health-filtered, Link alternates)")
+ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT")
+
+start_server() { # index → sets server_pid (the process doing the work)
+  case "$1" in
+    0) taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" & pids+=($!) ;;
+    1) taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null & pids+=($!) ;;
+    2) taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --http "127.0.0.1:$GSLB_PORT" \
+         --dns 127.0.0.1:0 --log-level warn & pids+=($!) ;;
+  esac
+  launcher=$!
+  for _ in $(seq 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$1]}$URL_PATH" || true)
+    [ "$code" = 302 ] && break
+    sleep 0.1
+  done
+  [ "$code" = 302 ] || { echo "server ${labels[$1]} did not answer 302" >&2; exit 1; }
+  server_pid=$launcher
+  [ "$1" = 0 ] && server_pid=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
+  if [ "$1" = 2 ] && curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.'; then
+    echo "health filtering is not working" >&2; exit 1
+  fi
+  return 0
+}
+
+stop_server() {
+  kill "$launcher" 2>/dev/null || true
+  wait "$launcher" 2>/dev/null || true
+}
+
+run_wrk() { # port → req/s p50 p99 non3xx
+  taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" > "$tmp/wrk.txt"
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { r = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx/ { bad = $5 }
+    END { printf "%.0f %.3f %.3f %d\n", r, p50, p99, bad }' "$tmp/wrk.txt"
+}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)" "bare fastify $(node -p "require('$root/node_modules/fastify/package.json').version") redirect" "gslb (weighted pool, health-filtered, 3 Link alternates)")
-ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT")
-spids=("$nginx_pid" "$fastify_pid" "$gslb_pid")
-declare -A runs cpus lat
-for i in 0 1 2; do taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null; done # warm-up (JIT)
-for _ in $(seq "$RUNS"); do
-  for i in 0 1 2; do
-    t0=$(cpu_ticks "${spids[$i]}")
+declare -A runs cpus lat rss
+for round in $(seq "$RUNS"); do
+  for i in $(shuf -e 0 1 2); do
+    start_server "$i"
+    taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null # warm-up (JIT)
+    t0=$(cpu_ticks "$server_pid")
     line=$(run_wrk "${ports[$i]}")
-    t1=$(cpu_ticks "${spids[$i]}")
+    t1=$(cpu_ticks "$server_pid")
     read -r rps p50 p99 bad <<<"$line"
     req=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
     runs[$i]+="$rps "
     cpus[$i]+="$(awk -v t=$((t1 - t0)) -v r="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}') "
     lat[$i]+="$rps $p50 $p99 $bad"$'\n'
+    rss[$i]=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status" 2>/dev/null || echo "?")
+    stop_server
   done
+  echo "round $round/$RUNS done" >&2
 done
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Median over rounds of a / b, pairing the runs of one round.
+paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }
 rows=()
 declare -A result cpu
 for i in 0 1 2; do
   med=$(printf '%s' "${runs[$i]}" | median)
   c=$(printf '%s' "${cpus[$i]}" | median)
   read -r _ p50 p99 bad < <(printf '%s' "${lat[$i]}" | awk -v m="$med" '$1 == m' | head -n 1)
-  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${spids[$i]}/status" 2>/dev/null || echo "?")
   result[$i]=$med
   cpu[$i]=$c
-  rows+=("| ${labels[$i]} | $med | ${runs[$i]% } | $c | $p50 | $p99 | $bad | $rss |")
+  rows+=("| ${labels[$i]} | $med | ${runs[$i]% } | $c | $p50 | $p99 | $bad | ${rss[$i]} |")
 done
 
-echo "wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}') -t1 -c50, ${DURATION}s per run, $RUNS runs each, node $(node -v), $(date -u +%Y-%m-%d); path $URL_PATH"
+echo "wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}') -t1 -c50, ${DURATION}s per run, $RUNS rounds (fresh processes), node $(node -v), $(date -u +%Y-%m-%d); path $URL_PATH"
 echo
-echo "| server | req/s, median | req/s, each run | CPU µs per request, median | p50 ms | p99 ms | non-3xx | peak RSS MiB |"
+echo "| server | req/s, median | req/s, each round | CPU µs per request, median | p50 ms | p99 ms | non-3xx | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do echo "$r"; done
 echo
-awk -v g="${result[2]}" -v f="${result[1]}" -v n="${result[0]}" -v cg="${cpu[2]}" -v cf="${cpu[1]}" 'BEGIN {
-  printf "ratio gslb / bare fastify, req/s: %.2f (issue 4 target: >= 0.90)\n", g/f
-  printf "ratio bare fastify / gslb, CPU per request: %.2f\n", cf/cg
-  printf "ratio gslb / nginx, req/s: %.2f\n", g/n }'
+printf 'ratio gslb / bare fastify, req/s: %.2f of medians, %.2f median of per-round ratios (issue 4 target: >= 0.90)\n' \
+  "$(awk -v g="${result[2]}" -v f="${result[1]}" 'BEGIN {print g/f}')" "$(paired "${runs[2]}" "${runs[1]}")"
+printf 'ratio bare fastify / gslb, CPU per request: %.2f median of per-round ratios\n' "$(paired "${cpus[1]}" "${cpus[2]}")"
+printf 'ratio gslb / nginx, req/s: %.2f median of per-round ratios\n' "$(paired "${runs[2]}" "${runs[0]}")"

@@ -141,7 +141,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     // Absolute-form targets (GET http://evil/x) are refused rather than routed by their path.
     if (rawUrl.charCodeAt(0) !== 47) return void reply.code(400).send({ error: 'the request target must be a path' })
     const q = rawUrl.indexOf('?')
-    const norm = normalizePath(q === -1 ? rawUrl : rawUrl.slice(0, q))
+    const norm = normalizePath(rawUrl, q === -1 ? rawUrl.length : q)
     if (!norm.ok) return void reply.code(400).send({ error: norm.reason })
     const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
     if (q !== -1 && query === undefined) return void reply.code(400).send({ error: 'the query has a bad percent-escape' })

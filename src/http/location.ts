@@ -51,25 +51,28 @@ function clean (text: string, safe: Uint8Array): string | undefined {
 }
 
 /**
- * True when `raw` needs no work: only safe characters, no "%" and no empty or dot segments. Most
- * request paths are like this, and skip the splitting below.
+ * True when `raw` up to `end` needs no work: only safe characters, no "%" and no empty or dot
+ * segments. Most request paths are like this, and skip the splitting below. It scans the request
+ * target itself rather than a slice of it: V8 reads a flat string faster than a sliced one.
  */
-function alreadyNormal (raw: string): boolean {
-  for (let i = 1; i < raw.length; i++) {
+function alreadyNormal (raw: string, end: number): boolean {
+  for (let i = 1; i < end; i++) {
     const c = raw.charCodeAt(i)
     if (c === 47) { // "/"
-      const next = raw.charCodeAt(i + 1)
+      const next = i + 1 < end ? raw.charCodeAt(i + 1) : 0
       if (next === 47 || next === 46) return false // "//" or "/."
       continue
     }
     if (c >= 128 || SAFE_PATH[c] !== 1) return false
   }
-  return raw.charCodeAt(1) !== 46
+  return end < 2 || raw.charCodeAt(1) !== 46
 }
 
-export function normalizePath (raw: string): Normalized {
-  if (!raw.startsWith('/')) return { ok: false, reason: 'the request target must be a path' }
-  if (alreadyNormal(raw)) return { ok: true, path: raw }
+/** The path part of a request target: `raw` up to `end` (the "?" or the end of the target). */
+export function normalizePath (target: string, end = target.length): Normalized {
+  if (target.charCodeAt(0) !== 47) return { ok: false, reason: 'the request target must be a path' }
+  if (alreadyNormal(target, end)) return { ok: true, path: end === target.length ? target : target.slice(0, end) }
+  const raw = end === target.length ? target : target.slice(0, end)
   // Raw control characters, backslashes, or their encodings (CR, LF, NUL, "\").
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f\\]/.test(raw) || /%(0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(raw)) {

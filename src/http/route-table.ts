@@ -13,6 +13,9 @@ const NO_ROUTE: Match = { kind: 'no-route' }
 export class RouteTable {
   readonly #exact = new Map<string, RouteMatch[]>()
   readonly #wild: Array<{ suffix: string, routes: RouteMatch[] }> = []
+  /** The last host looked up and its routes: comparing strings is cheaper than hashing one. */
+  #lastHost = ''
+  #lastRoutes: RouteMatch[] | undefined
 
   constructor (routes: readonly RouteConfig[]) {
     const wild = new Map<string, RouteMatch[]>()
@@ -32,8 +35,13 @@ export class RouteTable {
 
   /** `host` lowercase without port or trailing dot; `path` normalised. */
   match (host: string, path: string): Match {
-    let list = this.#exact.get(host)
-    if (list === undefined) list = this.#wild.find(w => host.endsWith(w.suffix) && host.length > w.suffix.length)?.routes
+    let list: RouteMatch[] | undefined
+    if (host === this.#lastHost) list = this.#lastRoutes
+    else {
+      list = this.#exact.get(host) ?? this.#wild.find(w => host.endsWith(w.suffix) && host.length > w.suffix.length)?.routes
+      this.#lastHost = host
+      this.#lastRoutes = list
+    }
     if (list === undefined) return UNKNOWN_HOST
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as RouteMatch
