@@ -8,6 +8,8 @@
 # Every round starts each server afresh, in shuffled order, warms it for 2 s, measures it for
 # SECONDS and stops it: two processes running the same code differ by up to 10% on this kind of
 # VM, so a server measured N times in one process would carry that process's luck into every run.
+# A fourth server, the floor (floor-fastify.mjs), is fastify with gslb's options writing gslb's
+# headers without deciding anything: it splits the gap between gslb and bare fastify in two.
 # Reported per server: median req/s (every run shown), median CPU per request, p50/p99 of the
 # median run, non-3xx count, peak RSS; and the median over rounds of the per-round ratios.
 # Needs: nginx (nginx-light), wrk (apt-get install nginx-light wrk), and `npm run build` done.
@@ -15,6 +17,7 @@ source "$(dirname "$0")/../lib.sh" "$@"
 NGINX_PORT=25380
 GSLB_PORT=25381 # bench/http/gslb.yaml health-checks this port: the members are "up" while gslb listens
 FASTIFY_PORT=25382
+FLOOR_PORT=25384
 URL_PATH="/pub/dists/bookworm/main/binary-amd64/Packages.xz?v=1"
 need nginx wrk taskset curl shuf -- "apt-get install nginx-light wrk curl coreutils"
 
@@ -35,8 +38,9 @@ CONF
 
 labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)"
   "bare fastify $(node -p "require('$root/node_modules/fastify/package.json').version") redirect"
-  "gslb (weighted pool, health-filtered, Link alternates)")
-ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT")
+  "gslb (weighted pool, health-filtered, Link alternates)"
+  "floor: fastify with gslb's options and response, no decision")
+ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT" "$FLOOR_PORT")
 
 start_server() { # index → sets server_pid (the process doing the work)
   case "$1" in
@@ -44,6 +48,7 @@ start_server() { # index → sets server_pid (the process doing the work)
     1) taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null & pids+=($!) ;;
     2) taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --http "127.0.0.1:$GSLB_PORT" \
          --dns 127.0.0.1:0 --log-level warn & pids+=($!) ;;
+    3) taskset -c 0 node "$here/floor-fastify.mjs" "$FLOOR_PORT" > /dev/null & pids+=($!) ;;
   esac
   launcher=$!
   for _ in $(seq 100); do
@@ -79,7 +84,7 @@ run_wrk() { # port → req/s p50 p99 non3xx
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A runs cpus lat rss
 for round in $(seq "$RUNS"); do
-  for i in $(shuf -e 0 1 2); do
+  for i in $(shuf -e 0 1 2 3); do
     start_server "$i"
     taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null # warm-up (JIT)
     t0=$(cpu_ticks "$server_pid")
@@ -101,7 +106,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[i
 paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }
 rows=()
 declare -A result cpu
-for i in 0 1 2; do
+for i in 0 1 3 2; do
   med=$(printf '%s' "${runs[$i]}" | median)
   c=$(printf '%s' "${cpus[$i]}" | median)
   read -r _ p50 p99 bad < <(printf '%s' "${lat[$i]}" | awk -v m="$med" '$1 == m' | head -n 1)
@@ -120,3 +125,5 @@ printf 'ratio gslb / bare fastify, req/s: %.2f of medians, %.2f median of per-ro
   "$(awk -v g="${result[2]}" -v f="${result[1]}" 'BEGIN {print g/f}')" "$(paired "${runs[2]}" "${runs[1]}")"
 printf 'ratio bare fastify / gslb, CPU per request: %.2f median of per-round ratios\n' "$(paired "${cpus[1]}" "${cpus[2]}")"
 printf 'ratio gslb / nginx, req/s: %.2f median of per-round ratios\n' "$(paired "${runs[2]}" "${runs[0]}")"
+printf 'ratio floor / bare fastify, req/s: %.2f median of per-round ratios (hardening and the bigger response)\n' "$(paired "${runs[3]}" "${runs[1]}")"
+printf 'ratio gslb / floor, req/s: %.2f median of per-round ratios (the decision)\n' "$(paired "${runs[2]}" "${runs[3]}")"

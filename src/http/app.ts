@@ -5,7 +5,8 @@
  * filter by scheme and address family, order them with the pool's policy, and answer with a
  * redirect to the first, `Link: rel=duplicate` for the next ones, or the fallback URL / 503.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
@@ -79,10 +80,22 @@ interface Compiled {
 interface Seen { hosts: number, host: string | undefined, xff: string | undefined, proto: string | undefined }
 
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
-  const limits = { ...DEFAULT_LIMITS, ...deps.limits }
   const app = Fastify({
     ...(deps.http.requestLog && deps.log !== undefined ? { loggerInstance: deps.log as FastifyBaseLogger } : {}),
-    // research/reliability.md §a9: fastify's defaults leave slow clients too much time.
+    ...serverOptions({ ...DEFAULT_LIMITS, ...deps.limits }),
+  })
+  const handler = redirectHandler(deps)
+  app.route({ method: ['GET', 'HEAD'], url: '/', handler })
+  app.route({ method: ['GET', 'HEAD'], url: '/*', handler })
+  return app
+}
+
+/**
+ * fastify's server options for the redirect service (also used by bench/http/floor-fastify.mjs).
+ * research/reliability.md §a9: fastify's defaults leave slow clients too much time.
+ */
+export function serverOptions (limits: ServerLimits): FastifyHttpOptions<Server> {
+  return {
     connectionTimeout: limits.connectionTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -96,11 +109,7 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
     return503OnClosing: true,
     trustProxy: false,
     routerOptions: { maxParamLength: 100, ignoreDuplicateSlashes: false },
-  })
-  const handler = redirectHandler(deps)
-  app.route({ method: ['GET', 'HEAD'], url: '/', handler })
-  app.route({ method: ['GET', 'HEAD'], url: '/*', handler })
-  return app
+  }
 }
 
 /**
