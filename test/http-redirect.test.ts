@@ -42,8 +42,8 @@ redirects:
   - { host: dl.example.test, path: /other/, pool: single, status: 308, alternates: 0 }
   - { host: dl.example.test, path: /see/, pool: single, status: 303 }
   - { host: ["*.cdn.example.test", cdn.example.test], pool: sticky, affinity: path }
-  - { host: fb.example.test, pool: single, fallback_url: "https://origin.example.net/files/" }
-  - { host: none.example.test, pool: single, retry_after: 1m }
+  - { host: fb.example.test, pool: single, fallback_url: "https://origin.example.net/files/", debug_headers: true }
+  - { host: none.example.test, pool: single, retry_after: 1m, debug_headers: true }
 health: { coalesce: 0ms, state_file: state.json, startup_wait: 1s }
 `
 
@@ -155,7 +155,10 @@ describe('redirects (inject)', () => {
       const fb = await app.inject({ url: '/a/b.iso?v=1', headers: { host: 'fb.example.test' } })
       assert.equal(fb.statusCode, 302)
       assert.equal(fb.headers.location, 'https://origin.example.net/files/a/b.iso?v=1', 'fallback URL')
-      assert.equal((await app.inject({ url: '/x', headers: { host: 'none.example.test' } })).headers['retry-after'], '60')
+      assert.equal(fb.headers['x-gslb-pool'], 'single', 'debug headers on the fallback redirect too')
+      const none = await app.inject({ url: '/x', headers: { host: 'none.example.test' } })
+      assert.equal(none.headers['retry-after'], '60')
+      assert.equal(none.headers['x-gslb-pool'], 'single')
     } finally {
       await stack.app.core.setAdmin('single/only', { state: 'ready', force: undefined, expiresAt: undefined, note: undefined })
     }

@@ -204,8 +204,10 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     }
     const first = ordered[0]
     if (first === undefined) {
-      if (route.debugHeaders) reply.header('x-gslb-pool', decision?.servedBy ?? route.pool)
-      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, {})
+      const pool = decision?.servedBy ?? route.pool
+      // redirect() writes the raw response, so its headers go in its own list, not on `reply`.
+      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, route.debugHeaders ? { 'x-gslb-pool': pool } : {})
+      if (route.debugHeaders) reply.header('x-gslb-pool', pool)
       return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
