@@ -205,23 +205,18 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const first = ordered[0]
     if (first === undefined) {
       const pool = decision?.servedBy ?? route.pool
-      // redirect() writes the raw response, so its headers go in its own list, not on `reply`.
-      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, route.debugHeaders ? { 'x-gslb-pool': pool } : {})
+      // redirect() writes the raw response: headers set on `reply` would be lost there.
+      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, undefined, pool, undefined)
       if (route.debugHeaders) reply.header('x-gslb-pool', pool)
       return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
-    const extra: Record<string, string> = {}
+    let link: string | undefined
     if (ordered.length > 1) {
-      let link = `<${urlOf(ordered[1] as MemberView)}${tail}>; rel=duplicate; pri=1`
+      link = `<${urlOf(ordered[1] as MemberView)}${tail}>; rel=duplicate; pri=1`
       for (let i = 2; i < ordered.length; i++) link += `, <${urlOf(ordered[i] as MemberView)}${tail}>; rel=duplicate; pri=${i}`
-      extra.link = link
     }
-    if (route.debugHeaders) {
-      extra['x-gslb-pool'] = decision?.servedBy ?? route.pool
-      extra['x-gslb-member'] = first.name
-    }
-    redirect(reply, route, urlOf(first) + tail, extra)
+    redirect(reply, route, urlOf(first) + tail, link, decision?.servedBy ?? route.pool, first.name)
   }
 }
 
@@ -265,13 +260,20 @@ function equalsLower (name: string, lower: string): boolean {
  * timeouts, body limits and error replies stay fastify's. Header values are built only from
  * configured URLs and normalised, percent-encoded paths, so they hold no CR, LF or NUL.
  */
-function redirect (reply: FastifyReply, route: RouteConfig, location: string, extra: Record<string, string>): void {
-  extra.location = location
-  extra['content-length'] = '0'
-  if (route.cacheControl !== undefined) extra['cache-control'] = route.cacheControl
+function redirect (reply: FastifyReply, route: RouteConfig, location: string, link: string | undefined,
+  pool: string, member: string | undefined): void {
+  // One object literal per combination, so every redirect's headers have the same few shapes.
+  const cc = route.cacheControl
+  const headers: Record<string, string> = link === undefined
+    ? (cc === undefined ? { location, 'content-length': '0' } : { location, 'content-length': '0', 'cache-control': cc })
+    : (cc === undefined ? { location, link, 'content-length': '0' } : { location, link, 'content-length': '0', 'cache-control': cc })
+  if (route.debugHeaders) {
+    headers['x-gslb-pool'] = pool
+    if (member !== undefined) headers['x-gslb-member'] = member
+  }
   reply.hijack()
   const res = reply.raw
-  res.writeHead(route.status, extra)
+  res.writeHead(route.status, headers)
   res.end()
 }
 
