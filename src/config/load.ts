@@ -8,7 +8,7 @@ import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
 import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
-import { Source, type YNode } from './source.js'
+import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
 import { readHealth, readPools } from './pools.js'
@@ -144,8 +144,7 @@ function readDnsOptions (src: Source, node: YNode, present: boolean, listen: Lis
     maxTcpConnections: f.opt('max_tcp_connections', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpConnections),
     queryLog: f.opt('query_log', (n, p) => src.boolean(n, p), d.queryLog),
   }
-  for (const v of Object.values(out)) if (v === undefined) return undefined
-  return out as DnsOptions
+  return allRead<DnsOptions>(out)
 }
 
 function readListen (src: Source, node: YNode, path: string): ListenAddress[] | undefined {

@@ -8,7 +8,7 @@ import { ErrorCode } from '../errors.js'
 import { DEFAULT_CHECK_PORT } from './checks.js'
 import type { CheckConfig, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig } from './model.js'
 import { parseAbsoluteName } from './names.js'
-import { describe, join, type Fields, type Source, type YNode } from './source.js'
+import { allRead, describe, join, type Fields, type Source, type YNode } from './source.js'
 
 export const HEALTH_DEFAULTS: HealthOptions = {
   initialState: 'up',
@@ -33,8 +33,7 @@ export function readHealth (src: Source, node: YNode, present: boolean): HealthO
     maxInFlight: f.opt('max_in_flight', (n, p) => src.integer(n, p, 1, 100_000), d.maxInFlight),
     stateFile: f.opt('state_file', (n, p) => src.string(n, p), d.stateFile),
   }
-  for (const v of Object.values(out)) if (v === undefined) return undefined
-  return out as HealthOptions
+  return allRead<HealthOptions>(out)
 }
 
 export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>, sites: ReadonlySet<string> = new Set()): PoolConfig[] {

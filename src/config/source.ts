@@ -10,6 +10,15 @@ import { ErrorCode, type ConfigIssue } from '../errors.js'
 /** A value node; `null` is a key with no value, `undefined` a key that is absent. */
 export type YNode = Node | null | undefined
 
+/**
+ * `fields` as a `T` when every field was read; undefined when any is undefined (a field that failed
+ * to read has already reported its error). Lets a reader collect every error before giving up.
+ */
+export function allRead<T extends object> (fields: { [K in keyof T]: T[K] | undefined }): T | undefined {
+  for (const v of Object.values(fields)) if (v === undefined) return undefined
+  return fields as T
+}
+
 export class Source {
   readonly file: string
   readonly root: YNode

@@ -7,7 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import { ErrorCode } from '../errors.js'
 import type { OwnerConfig, Rdata, RRsetConfig, RRType, Soa, ZoneConfig } from './model.js'
 import { isSubdomain, parentName, parseAbsoluteName, parseOwner, parseTarget } from './names.js'
-import { join, type Source, type YNode } from './source.js'
+import { allRead, join, type Source, type YNode } from './source.js'
 
 const MAX_TTL = 2_147_483_647
 export const RECORD_TYPES = ['A', 'AAAA', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'SRV', 'CAA'] as const
@@ -101,8 +101,7 @@ function readSoa (src: Source, node: YNode, zone: string): Soa | undefined {
     expire: num('expire', 1_209_600),
     minimum: num('minimum', 300),
   }
-  for (const v of Object.values(soa)) if (v === undefined) return undefined
-  return soa as Soa
+  return allRead<Soa>(soa)
 }
 
 function readRdatas (src: Source, type: RRType, node: YNode, path: string, zone: string): Rdata[] {
