@@ -300,6 +300,27 @@ describe('redirects over real sockets', () => {
     await app.close()
   })
 
+  test('a keep-alive connection is told to close after maxRequestsPerSocket requests; a request past the cap gets 503', async () => {
+    const app = buildRedirectApp({ snapshot: () => stack.app.core.snapshot, http: stack.app.config.http, limits: { maxRequestsPerSocket: 3 } })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const port = (app.server.address() as { port: number }).port
+    const sock = connect({ port, host: '127.0.0.1' })
+    let data = ''
+    sock.on('data', d => { data += d.toString('latin1') })
+    sock.on('error', () => {})
+    // Pipelined: four requests in one write. Node answers three, the third with Connection: close,
+    // and refuses the fourth (a client that ignores Connection: close).
+    sock.write('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n\r\n'.repeat(4))
+    const statuses = (): string[] => data.split('\r\n').filter(l => l.startsWith('HTTP/1.1 ')).map(l => l.split(' ')[1] as string)
+    for (let i = 0; i < 200 && statuses().length < 4; i++) await new Promise(resolve => setTimeout(resolve, 10))
+    sock.destroy()
+    assert.deepEqual(statuses(), ['302', '302', '302', '503'], data)
+    const heads = data.split('\r\n\r\n')
+    assert.match(heads[0] as string, /^keep-alive: timeout=5, max=3$/im)
+    assert.match(heads[2] as string, /^connection: close$/im)
+    await app.close()
+  })
+
   test('graceful close: idle keep-alive connections are closed, new connections refused, close() returns promptly', async () => {
     const live = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))
     const port = (live.app.http?.app.server.address() as { port: number }).port
