@@ -83,7 +83,8 @@ export function select (from: FamilyDecision | readonly MemberView[], ctx: Selec
     case 'weighted': {
       let total = 0
       for (const m of members) total += m.weight
-      const u = (ctx.cursor * PHI_FRACTION) % 1
+      const x = ctx.cursor * PHI_FRACTION
+      const u = x - Math.floor(x) // frac(x); `% 1` on a double calls fmod, ten times slower
       let pick = n - 1
       if (total > 0) {
         let acc = 0

@@ -124,6 +124,8 @@ export function serverOptions (limits: ServerLimits): FastifyHttpOptions<Server>
 export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, reply: FastifyReply) => void {
   const selection = new SelectionState()
   let compiled: Compiled | undefined
+  let lastHeader: string | undefined
+  let lastHost: string | undefined
   // Routes and trusted proxies follow the snapshot's config, so a reload (SIGHUP) changes them;
   // pool decisions follow the snapshot, so a health change does.
   const compile = (snap: Snapshot): Compiled => {
@@ -159,7 +161,14 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     if (!norm.ok) return void reply.code(400).send({ error: norm.reason })
     const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
     if (q !== -1 && query === undefined) return void reply.code(400).send({ error: 'the query has a bad percent-escape' })
-    const host = hostOf(seen.host)
+    // Most requests repeat the last Host header: comparing it is cheaper than parsing it again.
+    let host: string | undefined
+    if (seen.host === lastHeader && seen.host !== undefined) host = lastHost
+    else {
+      host = hostOf(seen.host)
+      lastHeader = seen.host
+      lastHost = host
+    }
     if (host === undefined) return void reply.code(400).send({ error: 'missing or invalid Host header' })
     const match = routes.match(host, norm.path)
     if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })

@@ -51,27 +51,22 @@ function clean (text: string, safe: Uint8Array): string | undefined {
 }
 
 /**
- * True when `raw` up to `end` needs no work: only safe characters, no "%" and no empty or dot
- * segments. Most request paths are like this, and skip the splitting below. It scans the request
- * target itself rather than a slice of it: V8 reads a flat string faster than a sliced one.
+ * A request target whose path needs no work: segments of safe characters, none empty or starting
+ * with ".", and no "%"; the match stops at the "?" or the end. Most request paths are like this
+ * and skip the splitting below. One regular expression, compiled to machine code by V8, scans the
+ * path about twice as fast as a loop over its characters (and scans the target itself, not a
+ * slice of it).
  */
-function alreadyNormal (raw: string, end: number): boolean {
-  for (let i = 1; i < end; i++) {
-    const c = raw.charCodeAt(i)
-    if (c === 47) { // "/"
-      const next = i + 1 < end ? raw.charCodeAt(i + 1) : 0
-      if (next === 47 || next === 46) return false // "//" or "/."
-      continue
-    }
-    if (c >= 128 || SAFE_PATH[c] !== 1) return false
-  }
-  return end < 2 || raw.charCodeAt(1) !== 46
-}
+const NORMAL_TARGET = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?(?:\?|$)/
+/** The same for a whole string: a path with no query. */
+const NORMAL_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?$/
 
-/** The path part of a request target: `raw` up to `end` (the "?" or the end of the target). */
+/** The path part of a request target: `target` up to `end`, its first "?" or its length. */
 export function normalizePath (target: string, end = target.length): Normalized {
   if (target.charCodeAt(0) !== 47) return { ok: false, reason: 'the request target must be a path' }
-  if (alreadyNormal(target, end)) return { ok: true, path: end === target.length ? target : target.slice(0, end) }
+  if (end === target.length ? NORMAL_PATH.test(target) : target.charCodeAt(end) === 63 && NORMAL_TARGET.test(target)) {
+    return { ok: true, path: end === target.length ? target : target.slice(0, end) }
+  }
   const raw = end === target.length ? target : target.slice(0, end)
   // Raw control characters, backslashes, or their encodings (CR, LF, NUL, "\").
   // eslint-disable-next-line no-control-regex
