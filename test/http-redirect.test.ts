@@ -302,6 +302,42 @@ describe('redirects over real sockets', () => {
     await app.close()
   })
 
+  test('a slow reader (requests sent, answers never read) is cut once its responses stop draining', async () => {
+    const app = buildRedirectApp({
+      snapshot: () => stack.app.core.snapshot,
+      http: stack.app.config.http,
+      limits: { writeStallMs: 300, checkIntervalMs: 50, maxRequestsPerSocket: 100_000 },
+    })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const port = (app.server.address() as { port: number }).port
+    const count = async (): Promise<number> => await new Promise((resolve, reject) => app.server.getConnections((err, n) => err === null ? resolve(n) : reject(err)))
+    const sock = connect({ port, host: '127.0.0.1' })
+    sock.on('error', () => {})
+    await new Promise<void>(resolve => sock.once('connect', () => resolve()))
+    // Never read: the answers (about 450 bytes each) fill the kernel's buffers (about 4 MB on
+    // loopback), then Node's, and Node stops reading the requests.
+    sock.pause()
+    sock.write('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n\r\n'.repeat(40_000))
+    // A reader that keeps up is left alone.
+    const good = connect({ port, host: '127.0.0.1' })
+    let answers = 0
+    good.on('data', d => { answers += d.toString('latin1').split('HTTP/1.1 302').length - 1 })
+    await new Promise<void>(resolve => good.once('connect', () => resolve()))
+    const started = Date.now()
+    while (Date.now() - started < 1500) {
+      good.write('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n\r\n')
+      await new Promise(resolve => setTimeout(resolve, 50))
+      if (await count() === 1) break
+    }
+    const ms = Date.now() - started
+    assert.equal(await count(), 1, 'the slow reader was cut, the good one kept')
+    assert.ok(ms < 1500, `cut after ${ms} ms`)
+    assert.ok(answers > 0)
+    good.destroy()
+    sock.destroy()
+    await app.close()
+  })
+
   test('a keep-alive connection is told to close after maxRequestsPerSocket requests; a request past the cap gets 503', async () => {
     const app = buildRedirectApp({ snapshot: () => stack.app.core.snapshot, http: stack.app.config.http, limits: { maxRequestsPerSocket: 3 } })
     await app.listen({ host: '127.0.0.1', port: 0 })

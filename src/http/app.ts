@@ -15,6 +15,7 @@ import type { Logger } from '../log.js'
 import { clientOf, parseCidrs, type Cidr } from './client-address.js'
 import { cleanQuery, normalizePath, pathTail } from './location.js'
 import { RouteTable } from './route-table.js'
+import { guardWriteStalls } from './write-stall.js'
 
 export interface RedirectDeps {
   /** The current snapshot; read once per request (routes and trusted proxies come from its config). */
@@ -28,13 +29,13 @@ export interface RedirectDeps {
 
 /** Timeouts and sizes of the HTTP server (research/reliability.md §a9). */
 export interface ServerLimits {
-  /** Socket inactivity. */
-  readonly connectionTimeoutMs: number
+  /** A connection whose response data has not drained for this long is closed (write-stall.ts). */
+  readonly writeStallMs: number
   /** The whole request must arrive within this. */
   readonly requestTimeoutMs: number
   /** The headers must arrive within this (slowloris). */
   readonly headersTimeoutMs: number
-  /** How often Node checks the two above; Node's default (30 s) lets a slow client live ~90 s. */
+  /** How often Node checks the two above, and the write-stall guard its connections; Node's default (30 s) lets a slow client live ~90 s. */
   readonly checkIntervalMs: number
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveTimeoutMs: number
@@ -49,7 +50,7 @@ export interface ServerLimits {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  connectionTimeoutMs: 10_000,
+  writeStallMs: 10_000,
   requestTimeoutMs: 10_000,
   headersTimeoutMs: 5_000,
   checkIntervalMs: 1_000,
@@ -85,9 +86,13 @@ interface Compiled {
 interface Seen { hosts: number, host: string | undefined, xff: string | undefined, proto: string | undefined }
 
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits }
   const app = Fastify({
     ...(deps.http.requestLog && deps.log !== undefined ? { loggerInstance: deps.log as FastifyBaseLogger } : {}),
-    ...serverOptions({ ...DEFAULT_LIMITS, ...deps.limits }),
+    ...serverOptions(limits),
+  })
+  guardWriteStalls(app.server, limits.writeStallMs, limits.checkIntervalMs, socket => {
+    deps.log?.debug({ client: socket.remoteAddress }, 'closed a connection whose responses were not being read')
   })
   const handler = redirectHandler(deps)
   app.route({ method: ['GET', 'HEAD'], url: '/', handler })
@@ -101,7 +106,9 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
  */
 export function serverOptions (limits: ServerLimits): FastifyHttpOptions<Server> {
   return {
-    connectionTimeout: limits.connectionTimeoutMs,
+    // No socket inactivity timeout: Node re-arms it twice per request; guardWriteStalls() covers
+    // the one state the timeouts below leave open (a client that does not read its answers).
+    connectionTimeout: 0,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
