@@ -8,7 +8,7 @@ import { get as httpGet } from 'node:http'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildRedirectApp } from '../src/http/app.js'
+import { buildRedirectApp, type ServerLimits } from '../src/http/app.js'
 import { normalizePath } from '../src/http/location.js'
 import { RouteTable } from '../src/http/route-table.js'
 import type { RouteConfig } from '../src/config/model.js'
@@ -271,14 +271,15 @@ describe('redirects over real sockets', () => {
     test(name, async () => { assert.match(await raw(httpPort, request), want) })
   }
 
-  test('99/100 slowloris: headers dripped byte by byte, or nothing sent, get 408 once the headers timeout passes', async () => {
-    const app = buildRedirectApp({
-      snapshot: () => stack.app.core.snapshot,
-      http: stack.app.config.http,
-      limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, checkIntervalMs: 50 },
-    })
+  /** A redirect app on the running stack's snapshot with shrunk limits, listening on a free port. */
+  const listenWith = async (limits: Partial<ServerLimits>): Promise<{ app: FastifyInstance, port: number }> => {
+    const app = buildRedirectApp({ snapshot: () => stack.app.core.snapshot, http: stack.app.config.http, limits })
     await app.listen({ host: '127.0.0.1', port: 0 })
-    const port = (app.server.address() as { port: number }).port
+    return { app, port: (app.server.address() as { port: number }).port }
+  }
+
+  test('99/100 slowloris: headers dripped byte by byte, or nothing sent, get 408 once the headers timeout passes', async () => {
+    const { app, port } = await listenWith({ headersTimeoutMs: 300, requestTimeoutMs: 600, checkIntervalMs: 50 })
     const drip = async (bytes: string): Promise<{ status: string, ms: number }> => {
       const sock = connect({ port, host: '127.0.0.1' })
       const started = Date.now()
@@ -303,13 +304,7 @@ describe('redirects over real sockets', () => {
   })
 
   test('a slow reader (requests sent, answers never read) is cut once its responses stop draining', async () => {
-    const app = buildRedirectApp({
-      snapshot: () => stack.app.core.snapshot,
-      http: stack.app.config.http,
-      limits: { writeStallMs: 300, checkIntervalMs: 50, maxRequestsPerSocket: 100_000 },
-    })
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const port = (app.server.address() as { port: number }).port
+    const { app, port } = await listenWith({ writeStallMs: 300, checkIntervalMs: 50, maxRequestsPerSocket: 100_000 })
     const count = async (): Promise<number> => await new Promise((resolve, reject) => app.server.getConnections((err, n) => err === null ? resolve(n) : reject(err)))
     const sock = connect({ port, host: '127.0.0.1' })
     sock.on('error', () => {})
@@ -339,9 +334,7 @@ describe('redirects over real sockets', () => {
   })
 
   test('a keep-alive connection is told to close after maxRequestsPerSocket requests; a request past the cap gets 503', async () => {
-    const app = buildRedirectApp({ snapshot: () => stack.app.core.snapshot, http: stack.app.config.http, limits: { maxRequestsPerSocket: 3 } })
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const port = (app.server.address() as { port: number }).port
+    const { app, port } = await listenWith({ maxRequestsPerSocket: 3 })
     const sock = connect({ port, host: '127.0.0.1' })
     let data = ''
     sock.on('data', d => { data += d.toString('latin1') })
