@@ -9,7 +9,7 @@ import type { HealthOptions, MemberConfig, PoolConfig } from '../src/config/mode
 import type { AdminEntry } from '../src/core/admin-state.js'
 import type { HealthStatus } from '../src/core/health-state.js'
 import { decideFamily, memberView, needed, type FamilyDecision, type MemberView } from '../src/core/pool-view.js'
-import { fnv1a, LoadTracker, select } from '../src/core/select.js'
+import { fnv1a, LoadTracker, rotationStart, select } from '../src/core/select.js'
 
 const HEALTH: HealthOptions = { initialState: 'up', startupWaitMs: 0, coalesceMs: 0, maxInFlight: 10, stateFile: 'x' }
 
@@ -168,6 +168,17 @@ describe('policies', () => {
       const share = (counts.get(name) ?? 0) / 10_000
       assert.ok(Math.abs(share - weight / 10) <= 0.05 * weight / 10, `${name}: ${share} vs ${weight / 10}`)
     }
+  })
+
+  test('rotationStart is where select() starts, for every rotating policy; -1 for hash', () => {
+    const w = decide4([{ name: 'a', weight: 5 }, { name: 'b', weight: 0 }, { name: 'c', weight: 2 }, { name: 'd', weight: 1 }])
+    for (const policy of ['first', 'round-robin', 'failover', 'weighted'] as const) {
+      for (let c = 0; c < 500; c++) {
+        const start = rotationStart(w.members, policy, c)
+        assert.equal(w.members[start]?.name, select(w, ctx(policy, c, { answers: 1 }))[0]?.name, `${policy} cursor ${c}`)
+      }
+    }
+    assert.equal(rotationStart(w.members, 'hash', 3), -1)
   })
 
   test('hash: a client keeps its member; when one of N goes down only about 1/N of clients move', () => {

@@ -74,9 +74,18 @@ describe('redirects (inject)', () => {
     assert.match(String(r.headers['x-gslb-member']), /^m[123]$/)
   })
 
-  test('round-robin: consecutive requests start with different members', async () => {
+  test('round-robin: consecutive requests start with different members; Location and Link follow the rotation and carry each request\'s own path', async () => {
     const seen = new Set<string>()
-    for (let i = 0; i < 3; i++) seen.add(String((await get('/pub/a')).headers['x-gslb-member']))
+    const base: Record<string, string> = { m1: 'https://m1.example.net/debian/', m2: 'https://m2.example.net/debian/', m3: 'http://m3.example.net/' }
+    const order = ['m1', 'm2', 'm3']
+    for (let i = 0; i < 6; i++) {
+      const r = await get(`/pub/file-${i}?n=${i}`)
+      const member = String(r.headers['x-gslb-member'])
+      seen.add(member)
+      const next = order.slice(order.indexOf(member) + 1).concat(order).slice(0, 2)
+      assert.equal(r.headers.location, `${base[member] as string}file-${i}?n=${i}`)
+      assert.equal(r.headers.link, next.map((m, k) => `<${base[m] as string}file-${i}?n=${i}>; rel=duplicate; pri=${k + 1}`).join(', '))
+    }
     assert.equal(seen.size, 3)
   })
 

@@ -70,58 +70,74 @@ export function select (from: FamilyDecision | readonly MemberView[], ctx: Selec
   const n = members.length
   const k = ctx.answers < n ? ctx.answers : n
   if (n === 0) return []
-  switch (ctx.policy) {
-    case 'first':
-      explain?.push(`first: ${k} of ${n} in configuration order`)
-      return members.slice(0, k)
+  if (ctx.policy !== 'hash') {
+    const start = rotationStart(members, ctx.policy, ctx.cursor)
+    if (explain !== undefined) explain.push(rotationReason(members, ctx.policy, start, k))
+    return rotate(members, start, k)
+  }
+  const scored = members.map(m => ({ m, score: hrwScore(ctx.clientHash, m) })).sort((a, b) => b.score - a.score)
+  const out: MemberView[] = []
+  // The bound needs enough recent decisions to measure load; below that, stickiness wins.
+  const load = ctx.load !== undefined && ctx.load.total >= BOUNDED_LOAD_MIN ? ctx.load : undefined
+  const cap = load === undefined ? Infinity : Math.ceil(ctx.balanceFactor * (load.total + 1) / n)
+  for (const s of scored) {
+    if (out.length >= k) break
+    if (out.length === 0 && load !== undefined && (load.counts.get(s.m.key) ?? 0) + 1 > cap && s !== scored[scored.length - 1]) {
+      explain?.push(`hash: ${s.m.name} is over its load bound (${load.counts.get(s.m.key) ?? 0} ≥ ${cap}); next`)
+      continue
+    }
+    out.push(s.m)
+  }
+  if (out.length < k) for (const s of scored) if (out.length < k && !out.includes(s.m)) out.push(s.m)
+  const first = out[0] as MemberView
+  ctx.load?.add(first.key)
+  explain?.push(`hash: client ${ctx.clientHash.toString(16)} → ${first.name}`)
+  return out
+}
+
+/**
+ * For the policies whose answer is a rotation of the set (first, round-robin, failover, weighted):
+ * the index the answer starts at, the same as select() would start at for this cursor. The answer
+ * is then `members[start]`, `members[start + 1]`, … wrapping. -1 for hash, which orders by score.
+ * Lets a front end cache what it builds per starting member (the HTTP redirect's URLs).
+ */
+export function rotationStart (members: readonly MemberView[], policy: Policy, cursor: number): number {
+  switch (policy) {
+    case 'first': return 0
     case 'round-robin':
-    case 'failover': {
-      const start = ctx.cursor % n
-      explain?.push(`${ctx.policy}: rotation ${start} of ${n}, ${k} answer${k === 1 ? '' : 's'}`)
-      return rotate(members, start, k)
-    }
-    case 'weighted': {
-      let total = 0
-      for (const m of members) total += m.weight
-      const x = ctx.cursor * PHI_FRACTION
-      const u = x - Math.floor(x) // frac(x); `% 1` on a double calls fmod, ten times slower
-      let pick = n - 1
-      if (total > 0) {
-        let acc = 0
-        for (let i = 0; i < n; i++) {
-          acc += (members[i] as MemberView).weight / total
-          if (u < acc) { pick = i; break }
-        }
-      } else {
-        pick = ctx.cursor % n
-      }
-      explain?.push(`weighted: ${(members[pick] as MemberView).name} first (weight ${(members[pick] as MemberView).weight} of ${total})`)
-      return rotate(members, pick, k)
-    }
-    case 'hash': {
-      const scored = members.map(m => ({ m, score: hrwScore(ctx.clientHash, m) })).sort((a, b) => b.score - a.score)
-      const out: MemberView[] = []
-      // The bound needs enough recent decisions to measure load; below that, stickiness wins.
-      const load = ctx.load !== undefined && ctx.load.total >= BOUNDED_LOAD_MIN ? ctx.load : undefined
-      const cap = load === undefined ? Infinity : Math.ceil(ctx.balanceFactor * (load.total + 1) / n)
-      for (const s of scored) {
-        if (out.length >= k) break
-        if (out.length === 0 && load !== undefined && (load.counts.get(s.m.key) ?? 0) + 1 > cap && s !== scored[scored.length - 1]) {
-          explain?.push(`hash: ${s.m.name} is over its load bound (${load.counts.get(s.m.key) ?? 0} ≥ ${cap}); next`)
-          continue
-        }
-        out.push(s.m)
-      }
-      if (out.length < k) for (const s of scored) if (out.length < k && !out.includes(s.m)) out.push(s.m)
-      const first = out[0] as MemberView
-      ctx.load?.add(first.key)
-      explain?.push(`hash: client ${ctx.clientHash.toString(16)} → ${first.name}`)
-      return out
-    }
+    case 'failover': return cursor % members.length
+    case 'weighted': return weightedPick(members, cursor)
+    case 'hash': return -1
   }
 }
 
-function rotate (members: readonly MemberView[], start: number, k: number): MemberView[] {
+function rotationReason (members: readonly MemberView[], policy: Policy, start: number, k: number): string {
+  const n = members.length
+  if (policy === 'first') return `first: ${k} of ${n} in configuration order`
+  if (policy !== 'weighted') return `${policy}: rotation ${start} of ${n}, ${k} answer${k === 1 ? '' : 's'}`
+  let total = 0
+  for (const m of members) total += m.weight
+  const first = members[start] as MemberView
+  return `weighted: ${first.name} first (weight ${first.weight} of ${total})`
+}
+
+/** The first member for `cursor` in proportion to weight: frac(cursor·φ) against the cumulative weights. */
+function weightedPick (members: readonly MemberView[], cursor: number): number {
+  const n = members.length
+  let total = 0
+  for (let i = 0; i < n; i++) total += (members[i] as MemberView).weight
+  if (total <= 0) return cursor % n
+  const x = cursor * PHI_FRACTION
+  const u = (x - Math.floor(x)) * total // frac(x); `% 1` on a double calls fmod, ten times slower
+  let acc = 0
+  for (let i = 0; i < n; i++) {
+    acc += (members[i] as MemberView).weight
+    if (u < acc) return i
+  }
+  return n - 1
+}
+
+export function rotate (members: readonly MemberView[], start: number, k: number): MemberView[] {
   const n = members.length
   const out = new Array<MemberView>(k)
   for (let i = 0; i < k; i++) out[i] = members[(start + i) % n] as MemberView

@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyI
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
-import { fnv1a, type LoadTracker, select, SelectionState, subnetHash } from '../core/select.js'
+import { fnv1a, type LoadTracker, rotate, rotationStart, select, SelectionState, subnetHash } from '../core/select.js'
 import type { Logger } from '../log.js'
 import { clientOf, parseCidrs, type Cidr } from './client-address.js'
 import { cleanQuery, normalizePath, pathTail } from './location.js'
@@ -70,8 +70,26 @@ interface RouteState {
    * matching, or the hash policy on the client's subnet. When not, the peer address is not read.
    */
   readonly needsClient: boolean
-  /** Eligible members, by `https * 2 + ipv6`; each list is built on first use. */
-  readonly candidates: Array<MemberView[] | undefined>
+  /** Eligible members, by `https * 2 + ipv6`; each built on first use. */
+  readonly candidates: Array<Candidates | undefined>
+}
+
+/** The members a route may send one kind of request to, and what is built from them. */
+interface Candidates {
+  readonly members: MemberView[]
+  /** For the rotating policies: the redirect built for each starting member, on first use. */
+  readonly frames: Array<Frame | undefined>
+}
+
+/**
+ * A redirect without its path: the members in answer order, the first one's base URL and the
+ * `Link` header cut where the path goes (see linkOf). With the snapshot fixed, a rotating policy
+ * has one frame per starting member, so a request only appends its path.
+ */
+interface Frame {
+  readonly ordered: readonly MemberView[]
+  readonly location: string
+  readonly link: readonly string[]
 }
 
 /** The per-snapshot state the handler needs, rebuilt when the core publishes a new snapshot. */
@@ -181,30 +199,39 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })
     if (match.kind === 'no-route') return void reply.code(404).send({ error: 'no redirect route for this path' })
     const route = match.route
-    const { view, decision, selection: sel, candidates, needsClient } = states[match.index] as RouteState
+    const { view, decision, selection: sel, candidates: slots, needsClient } = states[match.index] as RouteState
     const client = needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, trusted) : ANY_CLIENT
     const v6 = client.address.includes(':')
-    let members: MemberView[] = []
+    let candidates: Candidates | undefined
     if (decision !== undefined) {
       const slot = (client.https ? 2 : 0) + (v6 ? 1 : 0)
-      members = candidates[slot] ??= eligibleFor(decision, route, client.https, v6, [])
+      candidates = slots[slot] ??= { members: eligibleFor(decision, route, client.https, v6, []), frames: [] }
     }
     const mirrorlist = query !== undefined && query.includes('mirrorlist') && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
     // What every target URL ends with: the path under the route prefix and the kept query.
     const tail = pathTail(norm.path, route.path, route.keepQuery && !mirrorlist ? query : undefined)
 
-    let ordered: MemberView[] = []
-    if (sel !== undefined && members.length > 0) {
+    let frame: Frame | undefined
+    if (sel !== undefined && candidates !== undefined && candidates.members.length > 0) {
+      const members = candidates.members
       const policy = view?.config.policy ?? 'round-robin'
-      ordered = select(members, {
-        policy,
-        answers: 1 + route.alternates,
-        cursor: sel.cursor++,
-        clientHash: policy !== 'hash' ? 0 : route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
-        balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
-        load: sel.load,
-      })
+      const answers = 1 + route.alternates
+      const cursor = sel.cursor++
+      const start = rotationStart(members, policy, cursor)
+      if (start >= 0) {
+        frame = candidates.frames[start] ??= frameOf(rotate(members, start, answers < members.length ? answers : members.length))
+      } else {
+        frame = frameOf(select(members, {
+          policy,
+          answers,
+          cursor,
+          clientHash: route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
+          balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
+          load: sel.load,
+        }))
+      }
     }
+    const ordered = frame?.ordered ?? []
 
     if (mirrorlist) {
       const excluded: Array<{ name: string, url: string | undefined, reason: string }> = []
@@ -224,7 +251,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       })
     }
     const first = ordered[0]
-    if (first === undefined) {
+    if (frame === undefined || first === undefined) {
       const pool = decision?.servedBy ?? route.pool
       // redirect() writes the raw response: headers set on `reply` would be lost there.
       if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, undefined, pool, undefined)
@@ -232,13 +259,31 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
-    let link: string | undefined
-    if (ordered.length > 1) {
-      link = `<${urlOf(ordered[1] as MemberView)}${tail}>; rel=duplicate; pri=1`
-      for (let i = 2; i < ordered.length; i++) link += `, <${urlOf(ordered[i] as MemberView)}${tail}>; rel=duplicate; pri=${i}`
-    }
-    redirect(reply, route, urlOf(first) + tail, link, decision?.servedBy ?? route.pool, first.name)
+    redirect(reply, route, frame.location + tail, linkOf(frame.link, tail), decision?.servedBy ?? route.pool, first.name)
   }
+}
+
+/**
+ * The frame of a redirect to `ordered[0]` with the rest as alternates. The Link header is kept as
+ * the pieces between the paths: `<url1` + path + `>; rel=duplicate; pri=1, <url2` + path + … +
+ * `>; rel=duplicate; pri=N`.
+ */
+function frameOf (ordered: readonly MemberView[]): Frame {
+  const link: string[] = []
+  for (let i = 1; i < ordered.length; i++) {
+    link.push(`${i === 1 ? '' : `>; rel=duplicate; pri=${i - 1}, `}<${urlOf(ordered[i] as MemberView)}`)
+  }
+  if (link.length > 0) link.push(`>; rel=duplicate; pri=${link.length}`)
+  return { ordered, location: ordered.length > 0 ? urlOf(ordered[0] as MemberView) : '', link }
+}
+
+/** The Link header of a frame for a request whose URLs end in `tail`; undefined without alternates. */
+function linkOf (pieces: readonly string[], tail: string): string | undefined {
+  const last = pieces.length - 1
+  if (last < 1) return undefined
+  let link = (pieces[0] as string) + tail
+  for (let i = 1; i < last; i++) link += (pieces[i] as string) + tail
+  return link + (pieces[last] as string)
 }
 
 /** Stands for the client when the decision does not depend on it. */
