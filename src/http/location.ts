@@ -57,9 +57,15 @@ function clean (text: string, safe: Uint8Array): string | undefined {
  * path about twice as fast as a loop over its characters (and scans the target itself, not a
  * slice of it).
  */
-const NORMAL_TARGET = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?(?:\?|$)/
+const NORMAL_TARGET = normalPathPattern('(?:\\?|$)')
 /** The same for a whole string: a path with no query. */
-const NORMAL_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?$/
+const NORMAL_PATH = normalPathPattern('$')
+
+/** Segments: "/", a PATH_CHARS character other than ".", then any PATH_CHARS; then `end`. */
+function normalPathPattern (end: string): RegExp {
+  const cls = (chars: string): string => `[${chars.replace(/[-\\\]^]/g, '\\$&')}]`
+  return new RegExp(`^(?:\\/${cls(PATH_CHARS.replace('.', ''))}${cls(PATH_CHARS)}*)*\\/?${end}`)
+}
 
 /** The path part of a request target: `target` up to `end`, its first "?" or its length. */
 export function normalizePath (target: string, end = target.length): Normalized {
