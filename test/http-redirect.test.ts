@@ -328,14 +328,14 @@ describe('redirects over real sockets', () => {
     good.on('data', d => { answers += d.toString('latin1').split('HTTP/1.1 302').length - 1 })
     await new Promise<void>(resolve => good.once('connect', () => resolve()))
     const started = Date.now()
-    while (Date.now() - started < 1500) {
+    while (Date.now() - started < 4000) {
       good.write('GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\n\r\n')
       await new Promise(resolve => setTimeout(resolve, 50))
       if (await count() === 1) break
     }
     const ms = Date.now() - started
     assert.equal(await count(), 1, 'the slow reader was cut, the good one kept')
-    assert.ok(ms < 1500, `cut after ${ms} ms`)
+    assert.ok(ms < 4000, `cut after ${ms} ms`)
     assert.ok(answers > 0)
     good.destroy()
     sock.destroy()
