@@ -1,13 +1,15 @@
 // The floor under gslb: fastify with gslb's server options (timeouts, limits) answering every GET
 // with a fixed response carrying the same headers as gslb's (Location, two Link alternates,
-// Cache-Control), written the same way (one writeHead), with the same slow-reader guard. No routing, health or selection: the gap
-// between this and bare-fastify.mjs is the cost of hardening and of the bigger response; the gap
-// between this and gslb is the cost of the decision. Usage: node bench/http/floor-fastify.mjs PORT
+// Cache-Control), written the same way (one writeHead), with the same slow-reader guard. No routing,
+// health or selection: the gap between this and bare-fastify.mjs is the cost of hardening and of
+// the bigger response; the gap between this and gslb is the cost of the decision.
+// Usage: node bench/http/floor-fastify.mjs PORT
+// FLOOR_OPTIONS (JSON) overrides fastify options, to measure one of them (bench/http/compare.sh).
 import Fastify from 'fastify'
 import { DEFAULT_LIMITS, serverOptions } from '../../dist/src/http/app.js'
 import { guardWriteStalls } from '../../dist/src/http/write-stall.js'
 
-const app = Fastify({ logger: false, ...serverOptions(DEFAULT_LIMITS) })
+const app = Fastify({ logger: false, ...serverOptions(DEFAULT_LIMITS), ...JSON.parse(process.env.FLOOR_OPTIONS ?? '{}') })
 guardWriteStalls(app.server, DEFAULT_LIMITS.writeStallMs, DEFAULT_LIMITS.checkIntervalMs)
 const base = ['https://a.example.net/debian', 'https://b.example.net/debian', 'https://c.example.net/debian']
 const handler = (req, reply) => {
