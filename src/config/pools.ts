@@ -18,7 +18,6 @@ export const HEALTH_DEFAULTS: HealthOptions = {
   stateFile: 'var/gslb-state.json',
 }
 
-
 const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first']
 
 export function readHealth (src: Source, node: YNode, present: boolean): HealthOptions | undefined {

@@ -17,7 +17,6 @@ export interface Serving {
   readonly pools: readonly PoolView[]
 }
 
-
 export interface ResponderOptions {
   /** EDNS payload size we advertise and the cap on UDP responses. */
   readonly udpPayloadSize: number
