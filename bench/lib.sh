@@ -32,3 +32,8 @@ need() {
   done
   [ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build --silent)
 }
+
+# The median of numbers separated by spaces or newlines, on standard input.
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The median over rounds of A / B, pairing the i-th number of "$1" with the i-th of "$2" (one round each).
+paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }

@@ -78,8 +78,6 @@ fixed_rate() { # port queryfile rate → p50_ms p99_ms lost%
     printf "%.3f %.3f %s\n", p50*1000, p99*1000, lost }' "$tmp/lat.txt"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 rows=()
 declare -A result
 measure() { # label port queryfile

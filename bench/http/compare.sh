@@ -46,9 +46,8 @@ for round in $(seq "$RUNS"); do
   done
   echo "round $round/$RUNS done" >&2
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "wrk -t1 -c50, ${DURATION}s per run, $RUNS rounds (fresh processes), node $(node -v), $(date -u +%Y-%m-%d)"
 for i in $(seq 0 $((${#cmds[@]} - 1))); do
-  ratio=$(paste <(printf '%s' "${res[$i]}" | tr ' ' '\n') <(printf '%s' "${res[0]}" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median)
+  ratio=$(paired "${res[$i]}" "${res[0]}")
   printf '%s: median %s req/s, %.3f x %s (median of per-round ratios); each round: %s\n' "${names[$i]}" "$(printf '%s' "${res[$i]}" | median)" "$ratio" "${names[0]}" "${res[$i]% }"
 done

@@ -101,9 +101,6 @@ for round in $(seq "$RUNS"); do
   echo "round $round/$RUNS done" >&2
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Median over rounds of a / b, pairing the runs of one round.
-paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }
 rows=()
 declare -A result cpu
 for i in 0 1 3 2; do
