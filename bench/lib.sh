@@ -37,3 +37,14 @@ need() {
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # The median over rounds of A / B, pairing the i-th number of "$1" with the i-th of "$2" (one round each).
 paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }
+# until_302 URL LABEL: wait up to 10 s for URL (Host: dl.example.test) to answer 302; exit 1 naming LABEL if not.
+until_302() {
+  local code=
+  for _ in $(seq 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "$1" || true)
+    [ "$code" = 302 ] && return 0
+    sleep 0.1
+  done
+  echo "server $2 did not answer 302" >&2
+  exit 1
+}

@@ -33,13 +33,7 @@ for round in $(seq "$RUNS"); do
   for i in $(shuf -e $(seq 0 $((${#cmds[@]} - 1)))); do
     (cd "$root" && exec taskset -c 0 bash -c "exec env ${cmds[$i]}") > /dev/null 2>&1 & pids+=($!)
     p=$!
-    code=
-    for _ in $(seq 100); do
-      code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "$url" || true)
-      [ "$code" = 302 ] && break
-      sleep 0.1
-    done
-    [ "$code" = 302 ] || { echo "${names[$i]} did not answer 302" >&2; exit 1; }
+    until_302 "$url" "${names[$i]}"
     taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "$url" > /dev/null
     res[$i]+="$(taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" -H 'Host: dl.example.test' "$url" | awk '/Requests\/sec/ {print $2}') "
     kill "$p"; wait "$p" 2>/dev/null || true

@@ -51,12 +51,7 @@ start_server() { # index → sets server_pid (the process doing the work)
     3) taskset -c 0 node "$here/floor-fastify.mjs" "$FLOOR_PORT" > /dev/null & pids+=($!) ;;
   esac
   launcher=$!
-  for _ in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$1]}$URL_PATH" || true)
-    [ "$code" = 302 ] && break
-    sleep 0.1
-  done
-  [ "$code" = 302 ] || { echo "server ${labels[$1]} did not answer 302" >&2; exit 1; }
+  until_302 "http://127.0.0.1:${ports[$1]}$URL_PATH" "${labels[$1]}"
   server_pid=$launcher
   [ "$1" = 0 ] && server_pid=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
   if [ "$1" = 2 ] && curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.'; then
