@@ -36,7 +36,21 @@ need() {
 # The median of numbers separated by spaces or newlines, on standard input.
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # The median over rounds of A / B, pairing the i-th number of "$1" with the i-th of "$2" (one round each).
-paired() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}' | median; }
+paired() { ratios "$1" "$2" | median; }
+# ratios A B: the per-round ratios A / B, one per line (see paired).
+ratios() { paste <(printf '%s' "$1" | tr ' ' '\n') <(printf '%s' "$2" | tr ' ' '\n') | awk 'NF == 2 && $2 > 0 {print $1 / $2}'; }
+# The distribution-free 95% confidence interval of the median of numbers on standard input, "LOW-HIGH":
+# the k-th smallest and k-th largest, k the largest rank with P(Binomial(n, 1/2) < k) <= 2.5%.
+# "n/a" below 6 numbers, where no such k exists.
+median_ci() {
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '
+    { a[NR] = $1 }
+    END {
+      n = NR; k = 0; term = 0.5 ^ n; cum = 0
+      for (i = 0; i < n; i++) { cum += term; if (cum > 0.025) break; k = i + 1; term = term * (n - i) / (i + 1) }
+      if (k == 0) print "n/a"; else printf "%.2f-%.2f\n", a[k], a[n - k + 1]
+    }'
+}
 # until_302 URL LABEL: wait up to 10 s for URL (Host: dl.example.test) to answer 302; exit 1 naming LABEL if not.
 until_302() {
   local code=
@@ -46,5 +60,28 @@ until_302() {
     sleep 0.1
   done
   echo "server $2 did not answer 302" >&2
+  exit 1
+}
+# wrk_slice URL SECONDS: one wrk -t1 -c50 run on core 1 (Host: dl.example.test) →
+# "requests elapsed_s p50_ms p99_ms non3xx". The elapsed time comes from wrk's req/s, which it
+# computes from the exact time (the "requests in 1.0s" line is rounded to 0.1 s).
+wrk_slice() {
+  taskset -c 1 wrk -t1 -c50 -d"${2}s" --latency -H 'Host: dl.example.test' "$1" |
+    awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    / requests in / { n = $1 }
+    /Requests\/sec/ { t = $2 > 0 ? n / $2 : 0 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx/ { bad = $5 }
+    END { printf "%d %.6f %.3f %.3f %d\n", n, t, p50, p99, bad }'
+}
+# hold_port PORT: a TCP listener on 127.0.0.1:PORT (core 1) that accepts and closes, for as long
+# as the script runs: bench/http/gslb.yaml's members are checked against it, so they are up
+# whichever port gslb itself serves on.
+hold_port() {
+  taskset -c 1 node -e "require('net').createServer(s => s.destroy()).listen($1, '127.0.0.1', () => console.log('held'))" > "$tmp/hold.$1" & pids+=($!)
+  for _ in $(seq 50); do grep -q held "$tmp/hold.$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "could not listen on port $1" >&2
   exit 1
 }

@@ -5,21 +5,25 @@
 #   bash bench/http/run.sh [--duration SECONDS] [--runs N]
 #
 # Each server is pinned to core 0 and wrk to core 1 (1 thread, 50 connections, keep-alive).
-# Every round starts each server afresh, in shuffled order, warms it for 2 s, measures it for
-# SECONDS and stops it: two processes running the same code differ by up to 10% on this kind of
-# VM, so a server measured N times in one process would carry that process's luck into every run.
+# Every round starts the four servers afresh (two processes running the same code differ by up to
+# 10% on this kind of VM, so a server measured N times in one process would carry that process's
+# luck into every run), warms each for 2 s, then measures SECONDS 1-s slices of each, taking the
+# servers in turn in a new shuffled order per pass: the VM's noisy spells, which last seconds to
+# minutes, then fall on all four alike instead of on whichever server was running.
 # A fourth server, the floor (floor-fastify.mjs), is fastify with gslb's options writing gslb's
 # headers without deciding anything: it splits the gap between gslb and bare fastify in two.
-# Reported per server: median req/s (every run shown), median CPU per request, p50/p99 of the
-# median run, non-3xx count, peak RSS; and the median over rounds of the per-round ratios.
+# Reported per server: median req/s (every round shown), median CPU per request, p50/p99 of the
+# median round (the median over its slices), non-3xx count, peak RSS; and the median over rounds of
+# the per-round ratios (for gslb / bare fastify with its 95% confidence interval).
 # Needs: nginx (nginx-light), wrk (apt-get install nginx-light wrk), and `npm run build` done.
 source "$(dirname "$0")/../lib.sh" "$@"
 NGINX_PORT=25380
-GSLB_PORT=25381 # bench/http/gslb.yaml health-checks this port: the members are "up" while gslb listens
+GSLB_PORT=25381
 FASTIFY_PORT=25382
 FLOOR_PORT=25384
 URL_PATH="/pub/dists/bookworm/main/binary-amd64/Packages.xz?v=1"
 need nginx wrk taskset curl shuf -- "apt-get install nginx-light wrk curl coreutils"
+hold_port 25389 # bench/http/gslb.yaml checks its members on this port
 
 cat > "$tmp/nginx.conf" <<CONF
 worker_processes 1;
@@ -42,7 +46,7 @@ labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)"
   "floor: fastify with gslb's options and response, no decision")
 ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT" "$FLOOR_PORT")
 
-start_server() { # index → sets server_pid (the process doing the work)
+start_server() { # index → launcher[i], server[i] (the process doing the work)
   case "$1" in
     0) taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" & pids+=($!) ;;
     1) taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null & pids+=($!) ;;
@@ -50,10 +54,10 @@ start_server() { # index → sets server_pid (the process doing the work)
          --dns 127.0.0.1:0 --log-level warn & pids+=($!) ;;
     3) taskset -c 0 node "$here/floor-fastify.mjs" "$FLOOR_PORT" > /dev/null & pids+=($!) ;;
   esac
-  launcher=$!
+  launcher[$1]=$!
   until_302 "http://127.0.0.1:${ports[$1]}$URL_PATH" "${labels[$1]}"
-  server_pid=$launcher
-  [ "$1" = 0 ] && server_pid=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
+  server[$1]=${launcher[$1]}
+  [ "$1" = 0 ] && server[0]=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
   if [ "$1" = 2 ] && curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.'; then
     echo "health filtering is not working" >&2; exit 1
   fi
@@ -61,37 +65,38 @@ start_server() { # index → sets server_pid (the process doing the work)
 }
 
 stop_server() {
-  kill "$launcher" 2>/dev/null || true
-  wait "$launcher" 2>/dev/null || true
-}
-
-run_wrk() { # port → req/s p50 p99 non3xx
-  taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency -H 'Host: dl.example.test' "http://127.0.0.1:$1$URL_PATH" > "$tmp/wrk.txt"
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { r = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Non-2xx or 3xx/ { bad = $5 }
-    END { printf "%.0f %.3f %.3f %d\n", r, p50, p99, bad }' "$tmp/wrk.txt"
+  kill "${launcher[$1]}" 2>/dev/null || true
+  wait "${launcher[$1]}" 2>/dev/null || true
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A runs cpus lat rss
+declare -A runs cpus lat rss launcher server
 for round in $(seq "$RUNS"); do
+  # All four servers run at once, idle but one: the measured seconds are 1-s slices taken in turn
+  # (shuffled each pass), so a noisy spell of the VM falls on every server of the round alike.
+  declare -A req=() secs=() ticks=() p50s=() p99s=() bads=()
+  for i in 0 1 2 3; do start_server "$i"; done
   for i in $(shuf -e 0 1 2 3); do
-    start_server "$i"
     taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null # warm-up (JIT)
-    t0=$(cpu_ticks "$server_pid")
-    line=$(run_wrk "${ports[$i]}")
-    t1=$(cpu_ticks "$server_pid")
-    read -r rps p50 p99 bad <<<"$line"
-    req=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
+  done
+  for _ in $(seq "$DURATION"); do
+    for i in $(shuf -e 0 1 2 3); do
+      t0=$(cpu_ticks "${server[$i]}")
+      read -r n t p50 p99 bad < <(wrk_slice "http://127.0.0.1:${ports[$i]}$URL_PATH" 1)
+      t1=$(cpu_ticks "${server[$i]}")
+      req[$i]=$(( ${req[$i]:-0} + n ))
+      secs[$i]=$(awk -v a="${secs[$i]:-0}" -v b="$t" 'BEGIN {print a + b}')
+      ticks[$i]=$(( ${ticks[$i]:-0} + t1 - t0 ))
+      p50s[$i]+="$p50 "; p99s[$i]+="$p99 "; bads[$i]=$(( ${bads[$i]:-0} + bad ))
+    done
+  done
+  for i in 0 1 2 3; do
+    rps=$(awk -v n="${req[$i]}" -v t="${secs[$i]}" 'BEGIN {printf "%.0f", n / t}')
     runs[$i]+="$rps "
-    cpus[$i]+="$(awk -v t=$((t1 - t0)) -v r="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}') "
-    lat[$i]+="$rps $p50 $p99 $bad"$'\n'
-    rss[$i]=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status" 2>/dev/null || echo "?")
-    stop_server
+    cpus[$i]+="$(awk -v t="${ticks[$i]}" -v r="${req[$i]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}') "
+    lat[$i]+="$rps $(printf '%s' "${p50s[$i]}" | median) $(printf '%s' "${p99s[$i]}" | median) ${bads[$i]}"$'\n'
+    rss[$i]=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${server[$i]}/status" 2>/dev/null || echo "?")
+    stop_server "$i"
   done
   echo "round $round/$RUNS done" >&2
 done
@@ -107,14 +112,14 @@ for i in 0 1 3 2; do
   rows+=("| ${labels[$i]} | $med | ${runs[$i]% } | $c | $p50 | $p99 | $bad | ${rss[$i]} |")
 done
 
-echo "wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}') -t1 -c50, ${DURATION}s per run, $RUNS rounds (fresh processes), node $(node -v), $(date -u +%Y-%m-%d); path $URL_PATH"
+echo "wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}') -t1 -c50, ${DURATION} 1-s slices per server per round, $RUNS rounds (fresh processes), node $(node -v), $(date -u +%Y-%m-%d); path $URL_PATH"
 echo
 echo "| server | req/s, median | req/s, each round | CPU µs per request, median | p50 ms | p99 ms | non-3xx | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do echo "$r"; done
 echo
-printf 'ratio gslb / bare fastify, req/s: %.2f of medians, %.2f median of per-round ratios (issue 4 target: >= 0.90)\n' \
-  "$(awk -v g="${result[2]}" -v f="${result[1]}" 'BEGIN {print g/f}')" "$(paired "${runs[2]}" "${runs[1]}")"
+printf 'ratio gslb / bare fastify, req/s: %.2f of medians, %.2f median of per-round ratios, 95%% interval %s (issue 4 target: >= 0.90)\n' \
+  "$(awk -v g="${result[2]}" -v f="${result[1]}" 'BEGIN {print g/f}')" "$(paired "${runs[2]}" "${runs[1]}")" "$(ratios "${runs[2]}" "${runs[1]}" | median_ci)"
 printf 'ratio bare fastify / gslb, CPU per request: %.2f median of per-round ratios\n' "$(paired "${cpus[1]}" "${cpus[2]}")"
 printf 'ratio gslb / nginx, req/s: %.2f median of per-round ratios\n' "$(paired "${runs[2]}" "${runs[0]}")"
 printf 'ratio floor / bare fastify, req/s: %.2f median of per-round ratios (hardening and the bigger response)\n' "$(paired "${runs[3]}" "${runs[1]}")"
