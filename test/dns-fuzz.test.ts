@@ -11,19 +11,9 @@ import { compileAnswers } from '../src/dns/answer-index.js'
 import { decodeMessage } from '../src/dns/decode.js'
 import { respond } from '../src/dns/responder.js'
 import { buildQuery, ecsOption, udpExchange } from './helpers/dns.js'
+import { rng } from './helpers/rng.js'
 import { startStack, TEST_ZONE, writeConfig, type Stack } from './helpers/stack.js'
 import { join } from 'node:path'
-
-/** xorshift32: a small deterministic PRNG, so a failure replays exactly. */
-function rng (seed: number): () => number {
-  let x = seed >>> 0
-  return () => {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    return x / 0x100000000
-  }
-}
 
 const SEEDS: Buffer[] = [
   buildQuery({ name: 'www.example.test' }),

@@ -13,6 +13,7 @@ import { normalizePath } from '../src/http/location.js'
 import { RouteTable } from '../src/http/route-table.js'
 import type { RouteConfig } from '../src/config/model.js'
 import { FakeBackend } from './helpers/backend.js'
+import { rawExchange } from './helpers/http.js'
 import { startIn, writeConfig, zone, type Stack } from './helpers/stack.js'
 
 const ZONE = zone()
@@ -238,18 +239,6 @@ describe('RouteTable', () => {
 })
 
 /** Send raw bytes to the HTTP listener and return the status line. */
-function raw (port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' })
-    let data = ''
-    s.on('data', d => { data += d.toString('latin1') })
-    s.on('end', () => resolve(data.split('\r\n')[0] ?? ''))
-    s.on('close', () => resolve(data.split('\r\n')[0] ?? ''))
-    s.on('error', reject)
-    s.end(text)
-  })
-}
-
 describe('redirects over real sockets', () => {
   let stack: Stack
   let httpPort: number
@@ -277,7 +266,7 @@ describe('redirects over real sockets', () => {
     ['97 header over 8 KiB (our limit)', `GET /pub/f HTTP/1.1\r\nHost: dl.example.test\r\nX-Big: ${'x'.repeat(9000)}\r\nConnection: close\r\n\r\n`, / 431 /],
   ]
   for (const [name, request, want] of rows) {
-    test(name, async () => { assert.match(await raw(httpPort, request), want) })
+    test(name, async () => { assert.match((await rawExchange(httpPort, request)).split('\r\n')[0] ?? '', want) })
   }
 
   /** A redirect app on the running stack's snapshot with shrunk limits, listening on a free port. */
