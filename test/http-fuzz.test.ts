@@ -80,7 +80,7 @@ describe('redirect fuzzing', () => {
       if (!n.ok) continue
       accepted++
       assert.ok(n.path.startsWith('/'), JSON.stringify(t))
-      assertSafeUrl(`https://m2.example.net${n.path}`.replace('.net//', '.net/'), JSON.stringify(t))
+      assertSafeUrl(`https://m2.example.net${n.path}`, JSON.stringify(t)) // BASES[1] is the origin plus "/"
       const again = normalizePath(n.path)
       assert.deepEqual(again, { ok: true, path: n.path }, `not idempotent: ${JSON.stringify(t)} → ${n.path}`)
     }

@@ -238,7 +238,6 @@ describe('RouteTable', () => {
   })
 })
 
-/** Send raw bytes to the HTTP listener and return the status line. */
 describe('redirects over real sockets', () => {
   let stack: Stack
   let httpPort: number
