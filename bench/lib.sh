@@ -62,20 +62,48 @@ until_302() {
   echo "server $2 did not answer 302" >&2
   exit 1
 }
-# wrk_slice URL SECONDS: one wrk -t1 -c50 run on core 1 (Host: dl.example.test) →
-# "requests elapsed_s p50_ms p99_ms non3xx". The elapsed time comes from wrk's req/s, which it
-# computes from the exact time (the "requests in 1.0s" line is rounded to 0.1 s).
-wrk_slice() {
-  taskset -c 1 wrk -t1 -c50 -d"${2}s" --latency -H 'Host: dl.example.test' "$1" |
-    awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    / requests in / { n = $1 }
-    /Requests\/sec/ { t = $2 > 0 ? n / $2 : 0 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Non-2xx or 3xx/ { bad = $5 }
-    END { printf "%d %.6f %.3f %.3f %d\n", n, t, p50, p99, bad }'
+# measure_round URL...: one round over servers that are already running, server i at URL i (with
+# Host: dl.example.test): a 2-s wrk warm-up of each, then $DURATION passes of one 1-s wrk slice per
+# server, in a new shuffled order each pass, so a noisy spell of the VM falls on every server of the
+# round alike. wrk runs on core 1 with 1 thread and 50 connections. If server_pid[i] is set, the
+# CPU ticks of that process during its slices are counted too. Sets, per index i: round_rps (req/s
+# over its slices), round_cpu (CPU µs per request), round_p50/round_p99 (medians over its slices,
+# ms) and round_bad (non-3xx answers). The elapsed time of a slice comes from wrk's req/s, which
+# wrk computes from the exact time (its "requests in 1.0s" line is rounded to 0.1 s).
+measure_round() {
+  local urls=("$@") i n t p50 p99 bad t0 t1
+  local all; all=$(seq 0 $((${#urls[@]} - 1)))
+  local -A req=() secs=() ticks=() p50s=() p99s=() bads=()
+  for i in $(shuf -e $all); do taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "${urls[$i]}" > /dev/null; done
+  for _ in $(seq "$DURATION"); do
+    for i in $(shuf -e $all); do
+      t0=0; [ -n "${server_pid[$i]:-}" ] && t0=$(cpu_ticks "${server_pid[$i]}")
+      read -r n t p50 p99 bad < <(taskset -c 1 wrk -t1 -c50 -d1s --latency -H 'Host: dl.example.test' "${urls[$i]}" | awk '
+        function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+        / requests in / { n = $1 }
+        /Requests\/sec/ { t = $2 > 0 ? n / $2 : 0 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        /Non-2xx or 3xx/ { bad = $5 }
+        END { printf "%d %.6f %.3f %.3f %d\n", n, t, p50, p99, bad }')
+      t1=0; [ -n "${server_pid[$i]:-}" ] && t1=$(cpu_ticks "${server_pid[$i]}")
+      req[$i]=$(( ${req[$i]:-0} + n ))
+      secs[$i]=$(awk -v a="${secs[$i]:-0}" -v b="$t" 'BEGIN {print a + b}')
+      ticks[$i]=$(( ${ticks[$i]:-0} + t1 - t0 ))
+      p50s[$i]+="$p50 "; p99s[$i]+="$p99 "; bads[$i]=$(( ${bads[$i]:-0} + bad ))
+    done
+  done
+  declare -gA round_rps=() round_cpu=() round_p50=() round_p99=() round_bad=()
+  for i in $all; do
+    round_rps[$i]=$(awk -v n="${req[$i]}" -v t="${secs[$i]}" 'BEGIN {printf "%.0f", n / t}')
+    round_cpu[$i]=$(awk -v t="${ticks[$i]}" -v r="${req[$i]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+    round_p50[$i]=$(printf '%s' "${p50s[$i]}" | median)
+    round_p99[$i]=$(printf '%s' "${p99s[$i]}" | median)
+    round_bad[$i]=${bads[$i]}
+  done
 }
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # hold_port PORT: a TCP listener on 127.0.0.1:PORT (core 1) that accepts and closes, for as long
 # as the script runs: bench/http/gslb.yaml's members are checked against it, so they are up
 # whichever port gslb itself serves on.

@@ -32,22 +32,16 @@ url() { echo "http://127.0.0.1:$((25391 + $1))/pub/dists/bookworm/main/binary-am
 all=$(seq 0 $((${#cmds[@]} - 1)))
 declare -A res launcher
 for round in $(seq "$RUNS"); do
-  declare -A req=() secs=()
+  urls=()
   for i in $all; do
     (cd "$root" && export PORT=$((25391 + i)) && exec taskset -c 0 bash -c "exec env ${cmds[$i]}") > /dev/null 2>&1 & pids+=($!)
     launcher[$i]=$!
-    until_302 "$(url "$i")" "${names[$i]}"
+    urls+=("$(url "$i")")
+    until_302 "${urls[$i]}" "${names[$i]}"
   done
-  for i in $(shuf -e $all); do taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "$(url "$i")" > /dev/null; done
-  for _ in $(seq "$DURATION"); do
-    for i in $(shuf -e $all); do
-      read -r n t _ < <(wrk_slice "$(url "$i")" 1)
-      req[$i]=$(( ${req[$i]:-0} + n ))
-      secs[$i]=$(awk -v a="${secs[$i]:-0}" -v b="$t" 'BEGIN {print a + b}')
-    done
-  done
+  measure_round "${urls[@]}"
   for i in $all; do
-    res[$i]+="$(awk -v n="${req[$i]}" -v t="${secs[$i]}" 'BEGIN {printf "%.0f", n / t}') "
+    res[$i]+="${round_rps[$i]} "
     kill "${launcher[$i]}"; wait "${launcher[$i]}" 2>/dev/null || true
   done
   echo "round $round/$RUNS done" >&2

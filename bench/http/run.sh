@@ -46,7 +46,7 @@ labels=("nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (return 302)"
   "floor: fastify with gslb's options and response, no decision")
 ports=("$NGINX_PORT" "$FASTIFY_PORT" "$GSLB_PORT" "$FLOOR_PORT")
 
-start_server() { # index → launcher[i], server[i] (the process doing the work)
+start_server() { # index → launcher[i], server_pid[i] (the process doing the work)
   case "$1" in
     0) taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" & pids+=($!) ;;
     1) taskset -c 0 node "$here/bare-fastify.mjs" "$FASTIFY_PORT" > /dev/null & pids+=($!) ;;
@@ -56,8 +56,8 @@ start_server() { # index → launcher[i], server[i] (the process doing the work)
   esac
   launcher[$1]=$!
   until_302 "http://127.0.0.1:${ports[$1]}$URL_PATH" "${labels[$1]}"
-  server[$1]=${launcher[$1]}
-  [ "$1" = 0 ] && server[0]=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
+  server_pid[$1]=${launcher[$1]}
+  [ "$1" = 0 ] && server_pid[0]=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -n 1)
   if [ "$1" = 2 ] && curl -s -o /dev/null -D - -H 'Host: dl.example.test' "http://127.0.0.1:$GSLB_PORT$URL_PATH" | grep -qi '^location: https://d\.'; then
     echo "health filtering is not working" >&2; exit 1
   fi
@@ -69,33 +69,16 @@ stop_server() {
   wait "${launcher[$1]}" 2>/dev/null || true
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A runs cpus lat rss launcher server
+declare -A runs cpus lat rss launcher server_pid
 for round in $(seq "$RUNS"); do
-  # All four servers run at once, idle but one: the measured seconds are 1-s slices taken in turn
-  # (shuffled each pass), so a noisy spell of the VM falls on every server of the round alike.
-  declare -A req=() secs=() ticks=() p50s=() p99s=() bads=()
   for i in 0 1 2 3; do start_server "$i"; done
-  for i in $(shuf -e 0 1 2 3); do
-    taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: dl.example.test' "http://127.0.0.1:${ports[$i]}$URL_PATH" > /dev/null # warm-up (JIT)
-  done
-  for _ in $(seq "$DURATION"); do
-    for i in $(shuf -e 0 1 2 3); do
-      t0=$(cpu_ticks "${server[$i]}")
-      read -r n t p50 p99 bad < <(wrk_slice "http://127.0.0.1:${ports[$i]}$URL_PATH" 1)
-      t1=$(cpu_ticks "${server[$i]}")
-      req[$i]=$(( ${req[$i]:-0} + n ))
-      secs[$i]=$(awk -v a="${secs[$i]:-0}" -v b="$t" 'BEGIN {print a + b}')
-      ticks[$i]=$(( ${ticks[$i]:-0} + t1 - t0 ))
-      p50s[$i]+="$p50 "; p99s[$i]+="$p99 "; bads[$i]=$(( ${bads[$i]:-0} + bad ))
-    done
-  done
+  measure_round "http://127.0.0.1:${ports[0]}$URL_PATH" "http://127.0.0.1:${ports[1]}$URL_PATH" \
+    "http://127.0.0.1:${ports[2]}$URL_PATH" "http://127.0.0.1:${ports[3]}$URL_PATH"
   for i in 0 1 2 3; do
-    rps=$(awk -v n="${req[$i]}" -v t="${secs[$i]}" 'BEGIN {printf "%.0f", n / t}')
-    runs[$i]+="$rps "
-    cpus[$i]+="$(awk -v t="${ticks[$i]}" -v r="${req[$i]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}') "
-    lat[$i]+="$rps $(printf '%s' "${p50s[$i]}" | median) $(printf '%s' "${p99s[$i]}" | median) ${bads[$i]}"$'\n'
-    rss[$i]=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${server[$i]}/status" 2>/dev/null || echo "?")
+    runs[$i]+="${round_rps[$i]} "
+    cpus[$i]+="${round_cpu[$i]} "
+    lat[$i]+="${round_rps[$i]} ${round_p50[$i]} ${round_p99[$i]} ${round_bad[$i]}"$'\n'
+    rss[$i]=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${server_pid[$i]}/status" 2>/dev/null || echo "?")
     stop_server "$i"
   done
   echo "round $round/$RUNS done" >&2
