@@ -77,4 +77,14 @@ describe('valid configurations', () => {
     assert.equal(c.zones[0]?.ttl, 3600)
     await rm(dir, { recursive: true, force: true })
   })
+
+  test('a static check needs no port on its members', async () => {
+    const dir = await writeConfig({
+      'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\nchecks: { s: { type: static, state: up } }\npools: { p: { check: s, members: [{ name: a, address: 192.0.2.1 }] } }\n',
+      'zones/z.yaml': 'zone: example.test\nsoa: { primary: ns1.example.test, contact: h.example.test, serial: 1 }\nrecords: { "@": { NS: [ns1.example.test] } }\n',
+    })
+    const c = await loadConfig(join(dir, 'gslb.yaml'))
+    assert.equal(c.pools[0]?.members[0]?.checkPort, undefined)
+    await rm(dir, { recursive: true, force: true })
+  })
 })

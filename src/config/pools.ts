@@ -64,7 +64,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     const at = src.position(keyNode)
     if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined) continue
     const checkType = check === undefined ? undefined : checks.get(check)
-    if (checkType !== undefined && checkType.port === undefined && DEFAULT_CHECK_PORT[checkType.type] === undefined) {
+    if (checkType !== undefined && checkType.type !== 'static' && checkType.port === undefined && DEFAULT_CHECK_PORT[checkType.type] === undefined) {
       for (const m of members) {
         if (m.checkPort === undefined && m.url === undefined) {
           src.error(f.get('members'), f.at('members'), ErrorCode.REQUIRED, `member "${m.name}" needs check_port: check "${checkType.name}" (${checkType.type}) has no port`)
