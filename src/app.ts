@@ -4,11 +4,13 @@
  * and the core's latest snapshot of that same config, swapped together. A reload that fails
  * leaves everything serving as it was.
  */
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { AdminServer } from './admin/server.js'
 import { RedirectServer } from './http/server.js'
 import type { GslbConfig } from './config/model.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
+import type { AdminStore } from './core/admin-state.js'
+import { FileAdminStore } from './core/admin-file-store.js'
 import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
 import { compileAnswers, type AnswerIndex, type PoolShape } from './dns/answer-index.js'
@@ -19,6 +21,13 @@ import type { Logger } from './log.js'
 export interface AppOptions extends LoadOptions {
   readonly clock?: Clock
   readonly probeFor?: CoreOptions['probeFor']
+  /** Where admin state is kept. @default the state file, health.state_file */
+  readonly adminStore?: (config: GslbConfig, log: Logger) => AdminStore
+}
+
+/** The state file named by `health.state_file`, relative to the configuration file. */
+export function stateFilePath (file: string, config: GslbConfig): string {
+  return resolve(dirname(file), config.health.stateFile)
 }
 
 export class Gslb {
@@ -36,10 +45,12 @@ export class Gslb {
     this.#file = file
     this.#options = options
     this.#log = log
+    const clock = options.clock ?? systemClock
+    const adminLog = log.child({ mod: 'admin-state' })
     this.core = new GslbCore(config, {
-      clock: options.clock ?? systemClock,
+      clock,
       log: log.child({ mod: 'core' }),
-      baseDir: dirname(file),
+      admin: options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
       ...(options.probeFor === undefined ? {} : { probeFor: options.probeFor }),
     })
     this.#answers = { config, index: compileAnswers(config.zones, poolShapes(config)) }
@@ -49,7 +60,7 @@ export class Gslb {
       this.#serving = { answers: this.#answers.index, pools: s.pools }
     })
     this.dns = new DnsServer({ get: () => this.#serving }, config.dns, log.child({ mod: 'dns' }))
-    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this, config.adminListen, log.child({ mod: 'admin' }))
+    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }))
     this.http = config.httpListen === undefined
       ? undefined
       : new RedirectServer({ snapshot: () => this.core.snapshot, http: config.http, log: log.child({ mod: 'http' }) }, config.httpListen, log.child({ mod: 'http' }))

@@ -21,6 +21,11 @@ export const ErrorCode = {
   REF: 'GSLB_E_REF',
   DUPLICATE_MEMBER: 'GSLB_E_DUPLICATE_MEMBER',
   STATE_FILE: 'GSLB_E_STATE_FILE',
+  // Runtime errors (the admin API answers with these in `code`).
+  STATE_WRITE: 'GSLB_E_STATE_WRITE',
+  STATE_UNAVAILABLE: 'GSLB_E_STATE_UNAVAILABLE',
+  NO_MEMBER: 'GSLB_E_NO_MEMBER',
+  BAD_REQUEST: 'GSLB_E_BAD_REQUEST',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
@@ -40,6 +45,16 @@ export function formatIssue (issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.col}`
   const path = issue.path === '' ? '' : `${issue.path}: `
   return `${where}: ${path}${issue.message} [${issue.code}]`
+}
+
+/** An error at run time that an operator acts on: a stable code and a message saying what failed. */
+export class GslbError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'GslbError'
+    this.code = code
+  }
 }
 
 /** Thrown when a configuration cannot be loaded; carries every issue found, not only the first. */

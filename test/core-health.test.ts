@@ -109,7 +109,7 @@ describe('HealthMonitor', () => {
     const b = new FakeBackend(clock)
     b.ok = false
     const changes: string[] = []
-    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: k => changes.push(`${k}:${m.get(k)?.health.status}`), probeFor: () => b.probe })
+    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed) => changes.push(`${k}:${m.get(k)?.health.status}${changed ? '' : ' (reason)'}`), probeFor: () => b.probe })
     m.setTargets([spec('a')])
     await step(clock, 100)
     assert.equal(m.get('a')?.health.status, 'down')
@@ -119,7 +119,31 @@ describe('HealthMonitor', () => {
     await step(clock, 4000 + 500 + 100)
     assert.deepEqual(b.starts.slice(3), [12000, 12500], 'fast_interval while rising')
     assert.equal(m.get('a')?.health.status, 'up')
-    assert.deepEqual(changes, ['a:down', 'a:up'])
+    assert.deepEqual(changes, ['a:down', 'a:down (reason)', 'a:up'], 'the count toward up is a reason change, not a state change')
+  })
+
+  test('a down target\'s reason follows the latest probe, and the last probes are kept with their latency', async () => {
+    const clock = new ManualClock(0)
+    const b = new FakeBackend(clock)
+    b.ok = false
+    const changes: string[] = []
+    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed) => changes.push(`${changed}:${m.get(k)?.health.reason}`), probeFor: () => b.probe })
+    m.setTargets([spec('a')])
+    await step(clock, 8100)
+    assert.equal(m.get('a')?.health.status, 'down')
+    assert.match(m.get('a')?.health.reason ?? '', /refused/)
+    assert.equal(changes.length, 1, 'the same failure again changes nothing: no republish')
+    b.hang = true // the backend is replaced by one that accepts and never answers
+    await step(clock, 4400)
+    const t = m.get('a')
+    assert.equal(t?.health.status, 'down')
+    assert.equal(t?.health.reason, 'tcp check failed again: timeout after 300 ms')
+    assert.deepEqual(changes, ['true:first tcp check failed: refused', 'false:tcp check failed again: timeout after 300 ms'])
+    assert.deepEqual(t?.recent.map(r => [r.ok, r.durationMs, r.detail]), [
+      [false, 10, 'refused'], [false, 10, 'refused'], [false, 10, 'refused'], [false, 300, 'timeout after 300 ms'],
+    ])
+    await step(clock, 60_000)
+    assert.equal(m.get('a')?.recent.length, 10, 'at most 10 kept')
   })
 
   test('a hanging probe times out, counts as failed, and there is never more than one in flight per target', async () => {

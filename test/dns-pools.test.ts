@@ -67,7 +67,7 @@ describe('DNS answers from pools', () => {
   }
   const data = (m: DecodedMessage): string[] => m.answer.map(a => a.data)
   const admin = async (key: string, state: 'ready' | 'drain' | 'maint', force?: 'up' | 'down'): Promise<void> => {
-    await stack.app.core.setAdmin(key, { state, force, expiresAt: undefined, note: undefined })
+    await stack.app.core.setAdmin(key, { state, force: force ?? 'none' })
   }
 
   before(async () => { stack = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE })) })

@@ -7,6 +7,7 @@ import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { loadConfig } from '../src/config/load.js'
+import { decodeTable } from '../src/core/admin-state.js'
 import { ErrorCode } from '../src/errors.js'
 import { writeConfig } from './helpers/stack.js'
 
@@ -45,6 +46,19 @@ describe('documentation examples load', async () => {
         } finally {
           await rm(dir, { recursive: true, force: true })
         }
+      })
+    })
+  }
+})
+
+describe('documentation JSON examples parse', async () => {
+  for (const doc of await docs()) {
+    const blocks = [...(await readFile(join(ROOT, doc), 'utf8')).matchAll(/```json\n([\s\S]*?)```/g)].map(m => m[1] ?? '')
+    blocks.forEach((text, i) => {
+      test(`${doc} JSON example ${i + 1}`, () => {
+        const data = JSON.parse(text) as Record<string, unknown>
+        // A state file example must be one that gslb would load.
+        if ('members' in data) assert.notEqual(typeof decodeTable(data), 'string', String(decodeTable(data)))
       })
     })
   }

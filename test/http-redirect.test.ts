@@ -141,7 +141,7 @@ describe('redirects (inject)', () => {
   })
 
   test('?mirrorlist lists chosen, alternates and excluded members with reasons', async () => {
-    await stack.app.core.setAdmin('mirrors/m2', { state: 'drain', force: undefined, expiresAt: undefined, note: undefined })
+    await stack.app.core.setAdmin('mirrors/m2', { state: 'drain' })
     try {
       const r = await get('/pub/some/file?mirrorlist')
       assert.equal(r.statusCode, 200)
@@ -150,14 +150,14 @@ describe('redirects (inject)', () => {
       assert.equal(body.alternates.length, 1)
       assert.deepEqual(body.excluded, [{ name: 'm2', url: 'https://m2.example.net/debian/', reason: 'drain (operator)' }])
     } finally {
-      await stack.app.core.setAdmin('mirrors/m2', { state: 'ready', force: undefined, expiresAt: undefined, note: undefined })
+      await stack.app.core.setAdmin('mirrors/m2', { state: 'ready', force: 'none' })
     }
   })
 
   test('a member taken out between two requests: the second goes elsewhere', async () => {
     const first = await get('/perm/x')
     assert.equal(first.headers.location, 'https://only.example.net/x')
-    await stack.app.core.setAdmin('single/only', { state: 'ready', force: 'down', expiresAt: undefined, note: undefined })
+    await stack.app.core.setAdmin('single/only', { force: 'down' })
     try {
       const r = await get('/perm/x')
       assert.equal(r.statusCode, 503, 'no other member: 503, never the down one')
@@ -170,7 +170,7 @@ describe('redirects (inject)', () => {
       assert.equal(none.headers['retry-after'], '60')
       assert.equal(none.headers['x-gslb-pool'], 'single')
     } finally {
-      await stack.app.core.setAdmin('single/only', { state: 'ready', force: undefined, expiresAt: undefined, note: undefined })
+      await stack.app.core.setAdmin('single/only', { state: 'ready', force: 'none' })
     }
   })
 

@@ -22,7 +22,7 @@ const ROUNDS = Number(values.rounds)
 const file = join(import.meta.dirname, '..', '..', '..', 'bench', 'http', 'gslb.yaml')
 const config = await loadConfig(file, {})
 // Not started: no checks run, every member keeps health.initial_state (up).
-const core = new GslbCore(config, { clock: systemClock, log: silentLogger, baseDir: '/tmp' })
+const core = new GslbCore(config, { clock: systemClock, log: silentLogger })
 const handler = redirectHandler({ snapshot: () => core.snapshot, http: config.http })
 
 let written = 0

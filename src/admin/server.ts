@@ -6,26 +6,49 @@
  *   GET  /v1/ready                       200 once the first round of checks is done, else 503
  *   GET  /v1/pools                       pools, members (health + admin) and per-family decisions
  *   PUT  /v1/members/:pool/:member/admin {state, force, expires, note}
+ *
+ * Errors answer `{error, code}` with a code from docs/errors.md: 400 GSLB_E_BAD_REQUEST, 404
+ * GSLB_E_NO_MEMBER, 500 GSLB_E_STATE_WRITE (the change could not be kept, and was not applied),
+ * 503 GSLB_E_STATE_UNAVAILABLE (with --workers: the primary process did not answer).
  */
-import Fastify, { type FastifyInstance } from 'fastify'
-import type { Gslb } from '../app.js'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { ListenAddress } from '../config/model.js'
+import { DURATION_EXAMPLES, parseDuration } from '../config/source.js'
 import type { AdminState, Force } from '../core/admin-state.js'
+import type { GslbCore } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
+import { ErrorCode, GslbError } from '../errors.js'
 import type { BoundAddress } from '../dns/server.js'
 import type { Logger } from '../log.js'
 
-export function buildAdminApp (app: Pick<Gslb, 'core'>): FastifyInstance {
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.NO_MEMBER]: 404,
+  [ErrorCode.STATE_WRITE]: 500,
+  [ErrorCode.STATE_UNAVAILABLE]: 503,
+}
+
+function fail (reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.code(STATUS_OF[code] ?? 500).send({ error: message, code })
+}
+
+export function buildAdminApp (core: GslbCore): FastifyInstance {
   const f = Fastify({ logger: false, bodyLimit: 4096, connectionTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 })
+  // Fastify's own 4xx (schema validation, bad JSON, body too large) in the same {error, code} shape.
+  f.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
+    const status = err.statusCode ?? 500
+    return reply.code(status).send({ error: err.message, code: status < 500 ? ErrorCode.BAD_REQUEST : 'GSLB_E_INTERNAL' })
+  })
 
   f.get('/v1/ready', async (_req, reply) => {
-    const ready = app.core.snapshot.ready
+    const ready = core.snapshot.ready
     return reply.code(ready ? 200 : 503).send({ ready })
   })
 
   f.get('/v1/pools', async () => {
-    const s = app.core.snapshot
-    return { version: s.version, published_at: new Date(s.publishedAt).toISOString(), ready: s.ready, pools: s.pools.map(poolJson) }
+    const s = core.snapshot
+    const member = (m: MemberView): Record<string, unknown> => memberJson(m, core)
+    return { version: s.version, published_at: new Date(s.publishedAt).toISOString(), ready: s.ready, pools: s.pools.map(p => poolJson(p, member)) }
   })
 
   f.put<{ Params: { pool: string, member: string }, Body: { state?: AdminState, force?: Force | 'none', expires?: string, note?: string } }>(
@@ -49,34 +72,38 @@ export function buildAdminApp (app: Pick<Gslb, 'core'>): FastifyInstance {
       const b = req.body ?? {}
       let expiresAt: number | undefined
       if (b.expires !== undefined) {
-        expiresAt = parseExpiry(b.expires, Date.now())
-        if (expiresAt === undefined) return reply.code(400).send({ error: `expires must be a duration (30s, 10m, 2h) or an ISO time: got "${b.expires}"` })
+        expiresAt = parseExpiry(b.expires, core.clock.now())
+        if (expiresAt === undefined) return fail(reply, ErrorCode.BAD_REQUEST, `expires must be a duration (${DURATION_EXAMPLES}) or an ISO time in the future: got "${b.expires}"`)
       }
-      const current = app.core.admin.get(key)
       try {
-        const entry = await app.core.setAdmin(key, {
-          state: b.state ?? current?.state ?? 'ready',
-          force: b.force === 'none' ? undefined : b.force ?? current?.force,
-          expiresAt,
-          note: b.note,
-        })
-        return { member: key, state: entry.state, force: entry.force ?? null, expires_at: entry.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString() }
+        const entry = await core.setAdmin(key, { state: b.state, force: b.force, expiresAt, note: b.note })
+        return {
+          member: key,
+          state: entry?.state ?? 'ready',
+          force: entry?.force ?? null,
+          expires_at: entry?.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString(),
+          note: entry?.note ?? null,
+        }
       } catch (err) {
-        return reply.code(404).send({ error: (err as Error).message })
+        if (err instanceof GslbError) return fail(reply, err.code, err.message)
+        throw err
       }
     },
   )
   return f
 }
 
+/** A duration from `now` in gslb's one duration syntax, or an ISO time; undefined unless in the future. */
 export function parseExpiry (text: string, now: number): number | undefined {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text)
-  if (m !== null) return now + Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's']
-  const t = Date.parse(text)
+  const ms = parseDuration(text)
+  if (ms !== undefined) return ms > 0 ? now + ms : undefined
+  const t = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN
   return Number.isNaN(t) || t <= now ? undefined : t
 }
 
-function memberJson (m: MemberView): Record<string, unknown> {
+/** A member as the API shows it: the snapshot's decision, and the latest probes read live. */
+function memberJson (m: MemberView, core: GslbCore): Record<string, unknown> {
+  const target = m.checkKey === undefined ? undefined : core.monitor.get(m.checkKey)
   return {
     name: m.name,
     ...(m.config.address === undefined ? (m.config.host === undefined ? {} : { host: m.config.host }) : { address: m.config.address }),
@@ -85,8 +112,10 @@ function memberJson (m: MemberView): Record<string, unknown> {
     eligible: m.eligible,
     why: m.why,
     health: m.health,
-    health_reason: m.healthReason,
+    health_reason: target?.health.reason ?? m.healthReason,
     check: m.checkKey ?? null,
+    last_check_at: target?.health.lastCheckAt === undefined ? null : new Date(target.health.lastCheckAt).toISOString(),
+    recent_probes: (target?.recent ?? []).map(r => ({ at: new Date(r.at).toISOString(), ms: r.durationMs, ok: r.ok, detail: r.detail })),
     admin: m.admin,
     admin_source: m.adminSource,
     force: m.force ?? null,
@@ -99,8 +128,8 @@ function decisionJson (d: FamilyDecision): Record<string, unknown> {
   return { kind: d.kind, members: d.members.map(m => m.name), degraded: d.degraded, ttl: d.ttl, served_by: d.servedBy, reasons: d.reasons }
 }
 
-function poolJson (p: PoolView): Record<string, unknown> {
-  return { name: p.name, policy: p.config.policy, members: p.members.map(memberJson), ipv4: decisionJson(p.v4), ipv6: decisionJson(p.v6), host: decisionJson(p.host), url: decisionJson(p.url) }
+function poolJson (p: PoolView, member: (m: MemberView) => Record<string, unknown>): Record<string, unknown> {
+  return { name: p.name, policy: p.config.policy, members: p.members.map(member), ipv4: decisionJson(p.v4), ipv6: decisionJson(p.v6), host: decisionJson(p.host), url: decisionJson(p.url) }
 }
 
 export class AdminServer {
@@ -108,8 +137,8 @@ export class AdminServer {
   readonly #listen: ListenAddress
   readonly #log: Logger
 
-  constructor (app: Pick<Gslb, 'core'>, listen: ListenAddress, log: Logger) {
-    this.#app = buildAdminApp(app)
+  constructor (core: GslbCore, listen: ListenAddress, log: Logger) {
+    this.#app = buildAdminApp(core)
     this.#listen = listen
     this.#log = log
   }

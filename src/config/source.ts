@@ -141,17 +141,16 @@ export class Source {
     return value
   }
 
-  /** `250ms`, `2s`, `1m`, `1h`: returns milliseconds. A bare number is refused: units are required. */
+  /** `250ms`, `2s`, `1m`, `1h`, `1d`: returns milliseconds. A bare number is refused: units are required. */
   duration (node: YNode, path: string, minMs: number, maxMs: number): number | undefined {
     node = deref(node)
     if (node === undefined) return undefined // absent: require() already reported it
     const text = isScalar(node) ? String(node.value) : undefined
-    const m = text === undefined ? null : /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)
-    if (m === null) {
-      this.error(node, path, ErrorCode.VALUE, `must be a duration such as 500ms, 2s, 1m or 1h: got ${describe(node)}`)
+    const ms = text === undefined ? undefined : parseDuration(text)
+    if (ms === undefined) {
+      this.error(node, path, ErrorCode.VALUE, `must be a duration such as ${DURATION_EXAMPLES}: got ${describe(node)}`)
       return undefined
     }
-    const ms = Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS])
     if (ms < minMs || ms > maxMs) {
       this.error(node, path, ErrorCode.VALUE, `must be between ${formatMs(minMs)} and ${formatMs(maxMs)}: got ${text}`)
       return undefined
@@ -205,7 +204,18 @@ export class Fields {
   }
 }
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+export const DURATION_EXAMPLES = '500ms, 2s, 1.5m, 1h or 1d'
+
+/**
+ * The one duration syntax of gslb, in the configuration, the admin API and the CLI: a number and
+ * a unit (ms, s, m, h, d). Milliseconds, or undefined for anything else.
+ */
+export function parseDuration (text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text)
+  return m === null ? undefined : Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS])
+}
 
 export function formatMs (ms: number): string {
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`

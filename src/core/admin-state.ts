@@ -1,14 +1,13 @@
 /**
  * Operator admin state per member (`pool/member`): ready | drain | maint, and force up/down, each
- * with an optional expiry. Kept apart from checked health (both are shown), persisted to a JSON
- * state file with an atomic rename on every change, and read back at start, so restarts and
- * reloads keep a drain. A state file that cannot be read stops the start: silently forgetting a
- * drain would send traffic to a member an operator took out.
+ * with an optional expiry. Kept apart from checked health (both are shown).
+ *
+ * This file owns the data and its rules, not where it is kept: `AdminTable` is an immutable set of
+ * entries, `applyChange` is the one merge rule every store uses, and `encodeTable`/`decodeTable`
+ * are the persisted form (the state file, and what `--workers` pass between processes). Stores
+ * implement `AdminStore`: the state file (admin-file-store.ts), the worker processes' view of the
+ * primary's file (workers/ipc-admin-store.ts).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { ConfigError, ErrorCode } from '../errors.js'
-import type { Clock } from './clock.js'
 
 export type AdminState = 'ready' | 'drain' | 'maint'
 export type Force = 'up' | 'down'
@@ -18,111 +17,132 @@ export interface AdminEntry {
   readonly force: Force | undefined
   /** Epoch ms after which the entry no longer applies. */
   readonly expiresAt: number | undefined
-  readonly setAt: number
+  /** When the entry was set (epoch ms); undefined for an entry written by hand without `set_at`. */
+  readonly setAt: number | undefined
   readonly note: string | undefined
 }
 
-interface StateFile { version: 1, members: Record<string, { state: AdminState, force?: Force, expires_at?: string, set_at: string, note?: string }> }
+/** What an operator asks for. Absent fields keep the current value; `force: 'none'` clears it. */
+export interface AdminChange {
+  readonly state?: AdminState | undefined
+  readonly force?: Force | 'none' | undefined
+  /** The whole entry expires then; absent: it does not expire. */
+  readonly expiresAt?: number | undefined
+  readonly note?: string | undefined
+  readonly setAt: number
+}
 
-export class AdminStore {
-  readonly #file: string
-  readonly #clock: Clock
-  #entries = new Map<string, AdminEntry>()
-  #writing: Promise<void> = Promise.resolve()
+/**
+ * The admin state of one server (or cluster). A store holds one table and replaces it whole on
+ * every change; nothing modifies a table.
+ */
+export interface AdminStore {
+  /** Read the kept state. Called once before serving; throws a ConfigError (GSLB_E_STATE_FILE) on state it cannot trust. */
+  load: () => Promise<void>
+  /** The current table. */
+  readonly table: AdminTable
+  /**
+   * Apply `change` to `key` and keep it. Resolves once the change is kept and applied everywhere
+   * this store serves (every worker, for the worker store). Rejects with a GslbError and applies
+   * nothing when the change cannot be kept: a change reported as failed never takes effect later.
+   */
+  update: (key: string, change: AdminChange) => Promise<AdminEntry | undefined>
+  /** `fn` runs after every change applied, whoever made it (this process, another worker). */
+  onChange: (fn: () => void) => void
+  close: () => void
+}
 
-  constructor (file: string, clock: Clock) {
-    this.#file = file
-    this.#clock = clock
-  }
+export class AdminTable {
+  static readonly EMPTY = new AdminTable(new Map())
+  readonly entries: ReadonlyMap<string, AdminEntry>
 
-  get file (): string { return this.#file }
+  constructor (entries: ReadonlyMap<string, AdminEntry>) { this.entries = entries }
 
-  async load (): Promise<void> {
-    let text: string
-    try {
-      text = await readFile(this.#file, 'utf8')
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return
-      throw stateError(this.#file, `cannot read the admin state file: ${(err as Error).message}`)
-    }
-    let parsed: StateFile
-    try {
-      parsed = JSON.parse(text) as StateFile
-    } catch (err) {
-      throw stateError(this.#file, `the admin state file is not valid JSON (${(err as Error).message}); fix or remove it`)
-    }
-    if (parsed?.version !== 1 || typeof parsed.members !== 'object' || parsed.members === null) {
-      throw stateError(this.#file, 'the admin state file is not a version 1 gslb state file; fix or remove it')
-    }
-    const entries = new Map<string, AdminEntry>()
-    for (const [key, e] of Object.entries(parsed.members)) {
-      if (!['ready', 'drain', 'maint'].includes(e.state) || (e.force !== undefined && !['up', 'down'].includes(e.force))) {
-        throw stateError(this.#file, `member "${key}" has an invalid state: ${JSON.stringify(e)}`)
-      }
-      const expiresAt = e.expires_at === undefined ? undefined : Date.parse(e.expires_at)
-      if (expiresAt !== undefined && Number.isNaN(expiresAt)) throw stateError(this.#file, `member "${key}" has an invalid expires_at: ${e.expires_at ?? ''}`)
-      entries.set(key, { state: e.state, force: e.force, expiresAt, setAt: Date.parse(e.set_at), note: e.note })
-    }
-    this.#entries = entries
-  }
-
-  /** The entry in force now, or undefined (no entry, or expired). */
-  get (key: string): AdminEntry | undefined {
-    const e = this.#entries.get(key)
+  /** The entry in force at `now`, or undefined (no entry, or expired). */
+  get (key: string, now: number): AdminEntry | undefined {
+    const e = this.entries.get(key)
     if (e === undefined) return undefined
-    return e.expiresAt !== undefined && e.expiresAt <= this.#clock.now() ? undefined : e
+    return e.expiresAt !== undefined && e.expiresAt <= now ? undefined : e
   }
 
-  /** Every entry in force, by key. */
-  entries (): Map<string, AdminEntry> {
-    const out = new Map<string, AdminEntry>()
-    for (const key of this.#entries.keys()) {
-      const e = this.get(key)
-      if (e !== undefined) out.set(key, e)
-    }
-    return out
-  }
-
-  /** The earliest future expiry, so the core can republish when it passes. */
-  nextExpiry (): number | undefined {
+  /** The earliest expiry after `now`, so the core can republish when it passes. */
+  nextExpiry (now: number): number | undefined {
     let next: number | undefined
-    for (const e of this.#entries.values()) {
-      if (e.expiresAt !== undefined && e.expiresAt > this.#clock.now() && (next === undefined || e.expiresAt < next)) next = e.expiresAt
+    for (const e of this.entries.values()) {
+      if (e.expiresAt !== undefined && e.expiresAt > now && (next === undefined || e.expiresAt < next)) next = e.expiresAt
     }
     return next
   }
 
-  async set (key: string, entry: Omit<AdminEntry, 'setAt'>): Promise<AdminEntry> {
-    const full = { ...entry, setAt: this.#clock.now() }
-    if (full.state === 'ready' && full.force === undefined) this.#entries.delete(key)
-    else this.#entries.set(key, full)
-    await this.#save()
-    return full
-  }
-
-  /** Write the file: to a temporary name, then rename, one write at a time. */
-  #save (): Promise<void> {
-    const data: StateFile = { version: 1, members: {} }
-    for (const [key, e] of [...this.#entries].sort((a, b) => a[0].localeCompare(b[0]))) {
-      data.members[key] = {
-        state: e.state,
-        ...(e.force === undefined ? {} : { force: e.force }),
-        ...(e.expiresAt === undefined ? {} : { expires_at: new Date(e.expiresAt).toISOString() }),
-        set_at: new Date(e.setAt).toISOString(),
-        ...(e.note === undefined ? {} : { note: e.note }),
-      }
-    }
-    const text = JSON.stringify(data, null, 2) + '\n'
-    this.#writing = this.#writing.then(async () => {
-      await mkdir(dirname(this.#file), { recursive: true })
-      const tmp = `${this.#file}.${process.pid}.tmp`
-      await writeFile(tmp, text)
-      await rename(tmp, this.#file)
-    })
-    return this.#writing
+  /** A table with `key` set to `entry` (undefined: removed). */
+  with (key: string, entry: AdminEntry | undefined): AdminTable {
+    const next = new Map(this.entries)
+    if (entry === undefined) next.delete(key)
+    else next.set(key, entry)
+    return new AdminTable(next)
   }
 }
 
-function stateError (file: string, message: string): ConfigError {
-  return new ConfigError([{ file, line: 1, col: 1, path: '', code: ErrorCode.STATE_FILE, message }])
+/** The entry after `change`: undefined when it comes back to ready and unforced (nothing to keep). */
+export function applyChange (current: AdminEntry | undefined, change: AdminChange): AdminEntry | undefined {
+  const state = change.state ?? current?.state ?? 'ready'
+  const force = change.force === 'none' ? undefined : change.force ?? current?.force
+  if (state === 'ready' && force === undefined) return undefined
+  return { state, force, expiresAt: change.expiresAt, setAt: change.setAt, note: change.note ?? current?.note }
+}
+
+/** The persisted form: `{ version: 1, members: { "pool/member": { state, force?, expires_at?, set_at?, note? } } }`. */
+export interface StateJson {
+  version: 1
+  members: Record<string, { state: AdminState, force?: Force, expires_at?: string, set_at?: string, note?: string }>
+}
+
+/** Entries in key order, expired ones dropped. */
+export function encodeTable (table: AdminTable, now: number): StateJson {
+  const out: StateJson = { version: 1, members: {} }
+  for (const [key, e] of [...table.entries].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) {
+    if (e.expiresAt !== undefined && e.expiresAt <= now) continue
+    out.members[key] = {
+      state: e.state,
+      ...(e.force === undefined ? {} : { force: e.force }),
+      ...(e.expiresAt === undefined ? {} : { expires_at: new Date(e.expiresAt).toISOString() }),
+      ...(e.setAt === undefined ? {} : { set_at: new Date(e.setAt).toISOString() }),
+      ...(e.note === undefined ? {} : { note: e.note }),
+    }
+  }
+  return out
+}
+
+const STATES: readonly unknown[] = ['ready', 'drain', 'maint']
+const FORCES: readonly unknown[] = ['up', 'down']
+
+/** The table in `data`, or a message saying what is wrong with it. Checks every field. */
+export function decodeTable (data: unknown): AdminTable | string {
+  if (!isObject(data) || data.version !== 1 || !isObject(data.members)) return 'it is not a version 1 gslb state file ({"version": 1, "members": {...}})'
+  const entries = new Map<string, AdminEntry>()
+  for (const [key, e] of Object.entries(data.members)) {
+    if (!/^[^/\s]+\/[^/\s]+$/.test(key)) return `"${key}" is not a pool/member name`
+    if (!isObject(e)) return `member "${key}" must be an object such as {"state": "drain"}: got ${JSON.stringify(e)}`
+    const unknown = Object.keys(e).filter(k => !['state', 'force', 'expires_at', 'set_at', 'note'].includes(k))
+    if (unknown.length > 0) return `member "${key}" has unknown field "${unknown[0] as string}" (allowed: state, force, expires_at, set_at, note)`
+    if (!STATES.includes(e.state)) return `member "${key}": state must be ready, drain or maint: got ${JSON.stringify(e.state)}`
+    if (e.force !== undefined && !FORCES.includes(e.force)) return `member "${key}": force must be up or down: got ${JSON.stringify(e.force)}`
+    const expiresAt = time(e.expires_at)
+    if (Number.isNaN(expiresAt)) return `member "${key}": expires_at must be an ISO time: got ${JSON.stringify(e.expires_at)}`
+    const setAt = time(e.set_at)
+    if (Number.isNaN(setAt)) return `member "${key}": set_at must be an ISO time: got ${JSON.stringify(e.set_at)}`
+    if (e.note !== undefined && typeof e.note !== 'string') return `member "${key}": note must be a string: got ${JSON.stringify(e.note)}`
+    entries.set(key, { state: e.state as AdminState, force: e.force as Force | undefined, expiresAt, setAt, note: e.note })
+  }
+  return new AdminTable(entries)
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Epoch ms of an ISO time; undefined when absent, NaN when not a time. */
+function time (v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  return typeof v === 'string' ? Date.parse(v) : NaN
 }

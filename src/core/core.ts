@@ -7,11 +7,12 @@
  * Imports nothing from dns2, fastify or maxmind.
  */
 import { isIP } from 'node:net'
-import { resolve as resolvePath, dirname } from 'node:path'
 import type { CheckConfig, GslbConfig, MemberConfig, PoolConfig } from '../config/model.js'
 import { DEFAULT_CHECK_PORT } from '../config/checks.js'
 import type { Logger } from '../log.js'
-import { AdminStore, type AdminEntry } from './admin-state.js'
+import { ErrorCode, GslbError } from '../errors.js'
+import type { AdminChange, AdminEntry, AdminStore } from './admin-state.js'
+import { MemoryAdminStore } from './admin-memory-store.js'
 import type { Clock } from './clock.js'
 import { HealthMonitor, type TargetSpec } from './health-monitor.js'
 import { decideFamily, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
@@ -35,8 +36,8 @@ export interface CoreOptions {
   readonly log: Logger
   readonly random?: () => number
   readonly probeFor?: (check: CheckConfig) => Probe
-  /** Directory that relative paths (the state file) are resolved against. @default the config file's */
-  readonly baseDir?: string
+  /** Where admin state is kept (the state file, or the primary process's for --workers). @default none kept: in memory */
+  readonly admin?: AdminStore
 }
 
 export class GslbCore {
@@ -59,13 +60,15 @@ export class GslbCore {
       maxInFlight: config.health.maxInFlight,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       ...(opts.probeFor === undefined ? {} : { probeFor: opts.probeFor }),
-      onChange: key => this.#onHealthChange(key),
+      onChange: (key, changed) => this.#onHealthChange(key, changed),
     })
-    this.admin = new AdminStore(resolvePath(opts.baseDir ?? dirname(config.file), config.health.stateFile), opts.clock)
+    this.admin = opts.admin ?? new MemoryAdminStore()
+    this.admin.onChange(() => this.#publishNow())
     this.#snapshot = this.#build()
   }
 
   get snapshot (): Snapshot { return this.#snapshot }
+  get clock (): Clock { return this.#opts.clock }
   get config (): GslbConfig { return this.#config }
 
   onPublish (fn: (s: Snapshot) => void): void { this.#listeners.push(fn) }
@@ -73,6 +76,7 @@ export class GslbCore {
   /** Load the admin state, start checking, and wait for the first round (bounded). */
   async start (): Promise<boolean> {
     await this.admin.load()
+    this.#reportUnknownAdminKeys()
     this.monitor.setTargets(targetsOf(this.#config))
     this.#publishNow()
     const complete = await this.monitor.waitFirstRound(this.#config.health.startupWaitMs)
@@ -86,29 +90,41 @@ export class GslbCore {
   applyConfig (config: GslbConfig): void {
     this.#config = config
     this.monitor.setTargets(targetsOf(config))
+    this.#reportUnknownAdminKeys()
     this.#publishNow()
   }
 
-  async setAdmin (key: string, entry: Omit<AdminEntry, 'setAt'>): Promise<AdminEntry> {
+  /** The admin entry in force now for `pool/member`. */
+  adminEntry (key: string): AdminEntry | undefined { return this.admin.table.get(key, this.#opts.clock.now()) }
+
+  /**
+   * Change a member's admin state. Resolves with the entry in force (undefined: back to ready) once
+   * it is kept and every snapshot shows it; rejects with a GslbError (GSLB_E_NO_MEMBER, or the
+   * store's) and changes nothing otherwise.
+   */
+  async setAdmin (key: string, change: Omit<AdminChange, 'setAt'>): Promise<AdminEntry | undefined> {
     const [pool, member] = key.split('/')
     const p = this.#config.pools.find(x => x.name === pool)
-    if (p === undefined || !p.members.some(m => m.name === member)) throw new RangeError(`no member "${key}" (use pool/member)`)
-    const saved = await this.admin.set(key, entry)
-    this.#opts.log.info({ member: key, state: entry.state, force: entry.force, expiresAt: entry.expiresAt }, 'admin state changed')
-    this.#publishNow()
-    return saved
+    if (p === undefined || !p.members.some(m => m.name === member)) throw new GslbError(ErrorCode.NO_MEMBER, `no member "${key}" (use pool/member)`)
+    const entry = await this.admin.update(key, { ...change, setAt: this.#opts.clock.now() })
+    this.#opts.log.info({ member: key, state: entry?.state ?? 'ready', force: entry?.force, expiresAt: entry?.expiresAt, note: entry?.note }, 'admin state changed')
+    return entry
   }
 
   stop (): void {
+    this.admin.close()
     this.monitor.stop()
     this.#opts.clock.clearTimeout(this.#pending)
     this.#opts.clock.clearTimeout(this.#expiryTimer)
   }
 
-  #onHealthChange (key: string): void {
+  #onHealthChange (key: string, changed: boolean): void {
     const t = this.monitor.get(key)
     if (t !== undefined) {
-      this.#opts.log.info({ target: key, status: t.health.status, reason: t.health.reason, reported: t.reported }, 'health changed')
+      // A new reason alone (a different failure, a count toward rise/fall) is a debug line.
+      const fields = { target: key, status: t.health.status, reason: t.health.reason, reported: t.reported }
+      if (changed) this.#opts.log.info(fields, 'health changed')
+      else this.#opts.log.debug(fields, 'health reason changed')
     }
     if (this.#pending !== undefined) return
     this.#pending = this.#opts.clock.setTimeout(() => { this.#pending = undefined; this.#publishNow() }, this.#config.health.coalesceMs)
@@ -124,7 +140,7 @@ export class GslbCore {
 
   #armExpiry (): void {
     this.#opts.clock.clearTimeout(this.#expiryTimer)
-    const next = this.admin.nextExpiry()
+    const next = this.admin.table.nextExpiry(this.#opts.clock.now())
     if (next === undefined) return
     this.#expiryTimer = this.#opts.clock.setTimeout(() => {
       this.#opts.log.info('admin state expired')
@@ -134,6 +150,8 @@ export class GslbCore {
 
   #build (): Snapshot {
     const config = this.#config
+    const table = this.admin.table
+    const now = this.#opts.clock.now()
     const checks = new Map(config.checks.map(c => [c.name, c]))
     const views = new Map<string, MemberView[]>()
     for (const pool of config.pools) {
@@ -148,7 +166,7 @@ export class GslbCore {
           checkKey: spec?.key,
           reportedWeight: t?.reported.weight,
           agentState: agent,
-          admin: this.admin.get(`${pool.name}/${m.name}`),
+          admin: table.get(`${pool.name}/${m.name}`, now),
           rdata: m.address !== undefined ? ipToBytes(m.address) : m.host !== undefined ? nameWire(m.host) : Buffer.alloc(0),
         }, config.health)
       }))
@@ -172,9 +190,16 @@ export class GslbCore {
       config,
       pools,
       byName: new Map(pools.map(p => [p.name, p])),
-      publishedAt: this.#opts.clock.now(),
+      publishedAt: now,
       ready: this.#ready,
     })
+  }
+
+  /** Admin entries for members the configuration no longer has are kept (the member may come back), and said. */
+  #reportUnknownAdminKeys (): void {
+    const known = new Set(this.#config.pools.flatMap(p => p.members.map(m => `${p.name}/${m.name}`)))
+    const unknown = [...this.admin.table.entries.keys()].filter(k => !known.has(k))
+    if (unknown.length > 0) this.#opts.log.warn({ members: unknown }, 'admin state kept for members not in the configuration; it applies again if they come back')
   }
 }
 

@@ -19,9 +19,23 @@ export interface TargetSpec {
   readonly port: number
 }
 
+/** One probe's outcome, kept for the admin API. */
+export interface ProbeRecord {
+  /** When the probe finished (epoch ms). */
+  readonly at: number
+  readonly durationMs: number
+  readonly ok: boolean
+  readonly detail: string
+}
+
+/** Probe records kept per target, newest last. */
+export const RECENT_PROBES = 10
+
 export interface TargetState {
   readonly spec: TargetSpec
   health: HealthState
+  /** The last RECENT_PROBES probe outcomes, newest last. */
+  readonly recent: ProbeRecord[]
   /** From the last result: a weight and an agent admin state reported by the backend. */
   reported: Pick<ProbeResult, 'weight' | 'agentState'>
   inFlight: boolean
@@ -43,8 +57,8 @@ export interface MonitorOptions {
   readonly clock: Clock
   readonly maxInFlight: number
   readonly random?: () => number
-  /** Called after a target's health, reported weight or agent state changed. */
-  readonly onChange: (key: string) => void
+  /** Called after a target's health (its state or reason), reported weight or agent state changed. */
+  readonly onChange: (key: string, statusChanged: boolean) => void
   /** Replace the real probes (tests). */
   readonly probeFor?: (check: CheckConfig) => Probe
 }
@@ -83,7 +97,7 @@ export class HealthMonitor {
       if (existing !== undefined) continue
       const probe = (this.#opts.probeFor ?? createProbe)(spec.check)
       const slot: Slot = {
-        state: { spec, health: INITIAL_HEALTH, reported: {}, inFlight: false, dueAt: now },
+        state: { spec, health: INITIAL_HEALTH, recent: [], reported: {}, inFlight: false, dueAt: now },
         probe, timer: undefined, abort: undefined, generation: ++this.#generation,
       }
       this.#slots.set(spec.key, slot)
@@ -185,7 +199,10 @@ export class HealthMonitor {
     const s = slot.state
     const check = s.spec.check
     const before = s.health
-    s.health = nextHealth(before, result.ok, result.detail, clock.now(), check, `${check.type} check`)
+    const now = clock.now()
+    s.health = nextHealth(before, result.ok, result.detail, now, check, `${check.type} check`)
+    if (s.recent.length >= RECENT_PROBES) s.recent.shift()
+    s.recent.push({ at: now, durationMs: now - startedAt, ok: result.ok, detail: result.detail })
     const reported = { ...(result.weight === undefined ? {} : { weight: result.weight }), ...(result.agentState === undefined ? {} : { agentState: result.agentState }) }
     const reportedChanged = JSON.stringify(reported) !== JSON.stringify(s.reported)
     s.reported = reported
@@ -194,7 +211,10 @@ export class HealthMonitor {
       : inTransition(s.health) ? check.fastIntervalMs : check.intervalMs
     const jittered = interval * (1 + check.jitter * (2 * this.#random() - 1))
     this.#schedule(slot, Math.max(0, Math.round(startedAt + jittered - clock.now())))
-    if (before.status !== s.health.status || reportedChanged) this.#opts.onChange(s.spec.key)
+    // A reason that changes with the state unchanged is published too: what the API and logs say
+    // follows the latest probe (the reason stays word for word while probes say the same).
+    const statusChanged = before.status !== s.health.status
+    if (statusChanged || before.reason !== s.health.reason || reportedChanged) this.#opts.onChange(s.spec.key, statusChanged || reportedChanged)
     if (before.checks === 0) this.#checkFirstRound()
   }
 

@@ -30,7 +30,11 @@ export function nextHealth (prev: HealthState, ok: boolean, detail: string, at: 
     return { ...base, status: ok ? 'up' : 'down', streak: 0, changedAt: at, reason: `first ${kind} ${ok ? 'passed' : 'failed'}: ${detail}` }
   }
   const agrees = (prev.status === 'up') === ok
-  if (agrees) return { ...base, status: prev.status, streak: 0, changedAt: prev.changedAt, reason: prev.streak === 0 ? prev.reason : `${kind} ${ok ? 'passed' : 'failed'} again: ${detail}` }
+  if (agrees) {
+    // The reason follows the latest probe: kept word for word only while the probe says the same.
+    const same = prev.streak === 0 && prev.lastOk === ok && prev.lastDetail === detail
+    return { ...base, status: prev.status, streak: 0, changedAt: prev.changedAt, reason: same ? prev.reason : `${kind} ${ok ? 'passed' : 'failed'} again: ${detail}` }
+  }
   const streak = prev.streak + 1
   const needed = ok ? th.rise : th.fall
   if (streak >= needed) {

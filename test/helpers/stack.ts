@@ -3,7 +3,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Gslb } from '../../src/app.js'
-import { silentLogger } from '../../src/log.js'
+import { pino } from 'pino'
+import { silentLogger, type Logger } from '../../src/log.js'
 
 export interface Stack {
   readonly app: Gslb
@@ -33,8 +34,8 @@ export async function startStack (files: Record<string, string>): Promise<Stack>
 }
 
 /** Start (or restart) a server on the configuration already in `dir`. */
-export async function startIn (dir: string, keep = false): Promise<Stack> {
-  const app = await Gslb.load(join(dir, 'gslb.yaml'), silentLogger)
+export async function startIn (dir: string, keep = false, log: Logger = silentLogger): Promise<Stack> {
+  const app = await Gslb.load(join(dir, 'gslb.yaml'), log)
   const bound = await app.start()
   return {
     app,
@@ -85,3 +86,10 @@ records:
   sub: { NS: [ns.sub.example.test, ns.example.org] }
   ns.sub: { A: 192.0.2.60 }
 `
+
+/** A logger that keeps every line it writes, parsed, for tests that assert on logs. */
+export function captureLogger (level = 'debug'): { log: Logger, lines: Array<{ level: number, msg: string } & Record<string, unknown>> } {
+  const lines: Array<{ level: number, msg: string } & Record<string, unknown>> = []
+  const log = pino({ level }, { write: (line: string) => { lines.push(JSON.parse(line) as { level: number, msg: string }) } })
+  return { log, lines }
+}
