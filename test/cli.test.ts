@@ -2,7 +2,7 @@
  * The `gslb` command as a user runs it: child processes, real sockets, exit codes, signals.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { writeFile, rm } from 'node:fs/promises'
@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { decodeMessage } from '../src/dns/decode.js'
 import { buildQuery, udpExchange } from './helpers/dns.js'
+import { freePort, MAIN, run, serve, stop } from './helpers/process.js'
 import { writeConfig } from './helpers/stack.js'
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.js')
 const ZONE = (address: string): string => `zone: example.test
 soa: { primary: ns1.example.test, contact: hostmaster.example.test, serial: 1 }
 records:
@@ -20,50 +20,6 @@ records:
   ns1: { A: 192.0.2.53 }
   www: { A: ${address} }
 `
-
-function run (args: string[], cwd: string): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    execFile(process.execPath, [MAIN, ...args], { cwd }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
-
-/** Start `gslb serve` and wait for the "zones loaded" log line(s). */
-async function serve (cwd: string, args: string[], readyLines = 1): Promise<{ proc: ChildProcess, log: string[] }> {
-  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-  const log: string[] = []
-  let ready = 0
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${log.join('')}`)), 10_000)
-    proc.stdout?.on('data', (d: Buffer) => {
-      log.push(d.toString())
-      ready += d.toString().split('\n').filter(l => l.includes('"zones loaded"')).length
-      if (ready >= readyLines) { clearTimeout(timer); resolve() }
-    })
-    proc.on('exit', code => { clearTimeout(timer); reject(new Error(`exited ${code}: ${log.join('')}`)) })
-  })
-  return { proc, log }
-}
-
-async function stop (proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return
-  proc.kill('SIGTERM')
-  await once(proc, 'exit')
-}
-
-async function waitFor (what: () => Promise<boolean>, limitMs: number): Promise<void> {
-  const end = Date.now() + limitMs
-  while (Date.now() < end) {
-    if (await what()) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  assert.fail('condition not reached in time')
-}
-
-function freePort (): number {
-  return 20000 + Math.floor(Math.random() * 20000)
-}
 
 async function answer (port: number): Promise<string | undefined> {
   const r = await udpExchange(port, buildQuery({ name: 'www.example.test' }), '127.0.0.1', 500)
@@ -96,16 +52,17 @@ describe('gslb check', () => {
 describe('gslb serve', () => {
   test('answers on the --dns address; SIGHUP reloads; a bad reload keeps the old zone serving', async () => {
     const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.1') })
-    const port = freePort()
-    const { proc, log } = await serve(dir, ['--dns', `127.0.0.1:${port}`])
+    const port = await freePort()
+    const { proc, logged } = await serve(dir, ['--dns', `127.0.0.1:${port}`])
     try {
       assert.equal(await answer(port), '192.0.2.1')
       await writeFile(join(dir, 'zones/z.yaml'), ZONE('192.0.2.2'))
       proc.kill('SIGHUP')
-      await waitFor(async () => await answer(port) === '192.0.2.2', 5000)
+      await logged('"configuration reloaded"')
+      assert.equal(await answer(port), '192.0.2.2')
       await writeFile(join(dir, 'zones/z.yaml'), ZONE('not-an-address'))
       proc.kill('SIGHUP')
-      await waitFor(async () => log.join('').includes('reload failed'), 5000)
+      await logged('reload failed')
       assert.equal(await answer(port), '192.0.2.2')
     } finally {
       await stop(proc)
@@ -115,8 +72,8 @@ describe('gslb serve', () => {
 
   test('--workers 2 starts two processes that share the listeners', async () => {
     const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.7') })
-    const port = freePort()
-    const { proc } = await serve(dir, ['--dns', `127.0.0.1:${port}`, '--workers', '2'], 2)
+    const port = await freePort()
+    const { proc } = await serve(dir, ['--dns', `127.0.0.1:${port}`, '--workers', '2'])
     try {
       for (let i = 0; i < 20; i++) assert.equal(await answer(port), '192.0.2.7')
     } finally {
@@ -130,7 +87,7 @@ describe('gslb serve', () => {
     await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
     const busy = (blocker.address() as { port: number }).port
     const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.7') })
-    const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${freePort()}`, '--http', `127.0.0.1:${busy}`], { cwd: dir, stdio: 'ignore' })
+    const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${await freePort()}`, '--http', `127.0.0.1:${busy}`], { cwd: dir, stdio: 'ignore' })
     const started = Date.now()
     const [code] = await once(proc, 'exit') as [number]
     assert.equal(code, 1)
@@ -142,7 +99,7 @@ describe('gslb serve', () => {
   test('exits 1 when the configuration is invalid, also with workers', async () => {
     const dir = await writeConfig({ 'zones/z.yaml': ZONE('192.0.2.300') })
     for (const extra of [[], ['--workers', '2']]) {
-      const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${freePort()}`, ...extra], { cwd: dir, stdio: 'ignore' })
+      const proc = spawn(process.execPath, [MAIN, 'serve', '--dns', `127.0.0.1:${await freePort()}`, ...extra], { cwd: dir, stdio: 'ignore' })
       const [code] = await once(proc, 'exit') as [number]
       assert.equal(code, 1)
     }

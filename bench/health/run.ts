@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { CheckConfig, GslbConfig, MemberConfig, PoolConfig } from '../../src/config/model.js'
 import { HEALTH_DEFAULTS } from '../../src/config/pools.js'
-import { DNS_DEFAULTS } from '../../src/config/load.js'
+import { DNS_DEFAULTS, SHUTDOWN_DEFAULTS } from '../../src/config/load.js'
 import { systemClock } from '../../src/core/clock.js'
 import { GslbCore } from '../../src/core/core.js'
 import { silentLogger } from '../../src/log.js'
@@ -44,7 +44,7 @@ const pool: PoolConfig = {
 }
 const config: GslbConfig = {
   file: join(import.meta.dirname, 'bench.yaml'), dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], requestLog: false }, redirects: [], sites: [], zones: [], checks: [check], pools: [pool],
-  health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, logLevel: 'info',
+  health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, shutdown: SHUTDOWN_DEFAULTS, logLevel: 'info',
 }
 
 const core = new GslbCore(config, { clock: systemClock, log: silentLogger })

@@ -1,40 +1,66 @@
 /**
- * `gslb serve`: load, bind, answer. With --workers N the primary process forks N workers that share
- * the listening sockets (node:cluster); the primary restarts a worker that dies and forwards
- * SIGHUP (reload) and SIGTERM/SIGINT (stop) to them.
+ * `gslb serve`: load, bind, answer. One process by default; with --workers N the primary process
+ * supervises N workers that share the listening sockets and one admin state (src/workers/).
+ * SIGHUP reloads; SIGTERM/SIGINT stop within `shutdown.timeout`.
  */
 import cluster from 'node:cluster'
-import { Gslb } from '../app.js'
+import { Gslb, type AppOptions } from '../app.js'
 import { ConfigError, formatIssue } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
+import { IpcAdminStore } from '../workers/ipc-admin-store.js'
+import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from '../workers/messages.js'
+import { supervise } from '../workers/supervisor.js'
+import { systemClock } from '../core/clock.js'
 import { loadOptions, type CommonOptions } from './check.js'
 
 export interface ServeOptions extends CommonOptions {
   readonly workers: number
 }
 
+/** Past the shutdown bound, the process exits even if closing has not finished. */
+const EXIT_MARGIN_MS = 1000
+
 export async function serve (opts: ServeOptions): Promise<number> {
-  if (opts.workers > 1 && cluster.isPrimary) return await supervise(opts)
   const level = (opts.logLevel ?? 'info') as 'info'
   let log: Logger = createLogger(level)
+  if (opts.workers > 1 && cluster.isPrimary) {
+    log = log.child({ role: 'primary' })
+    try {
+      await supervise({
+        file: opts.config,
+        workers: opts.workers,
+        load: loadOptions(opts),
+        log,
+        onConfig: c => { if (opts.logLevel === undefined) log.level = c.logLevel },
+      })
+      return 0
+    } catch (err) {
+      report(err, log)
+      return 1
+    }
+  }
   if (cluster.isWorker) log = log.child({ worker: cluster.worker?.id })
+  const options: AppOptions = {
+    ...loadOptions(opts),
+    ...(cluster.isWorker ? { adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog) } : {}),
+  }
   let app: Gslb
   try {
-    app = await Gslb.load(opts.config, log, loadOptions(opts))
+    app = await Gslb.load(opts.config, log, options)
     if (opts.logLevel === undefined) log.level = app.config.logLevel
     await app.start()
-    if (cluster.isWorker) process.send?.({ gslb: 'ready' })
+    if (cluster.isWorker) process.send?.({ gslb: 'ready' } satisfies ToPrimary)
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const issue of err.issues) log.error({ code: issue.code }, formatIssue(issue))
-    } else {
-      log.error({ err }, 'cannot start')
-    }
+    report(err, log)
     return 1
   }
   process.on('SIGHUP', () => { void app.reload() })
   const stop = (signal: string): void => {
-    log.info({ signal }, 'stopping')
+    log.info({ signal, boundMs: app.config.shutdown.timeoutMs }, 'stopping')
+    setTimeout(() => {
+      log.error('still closing after shutdown.timeout; exiting')
+      process.exit(0)
+    }, app.config.shutdown.timeoutMs + EXIT_MARGIN_MS).unref()
     void app.close().then(() => process.exit(0))
   }
   process.once('SIGTERM', stop)
@@ -42,38 +68,18 @@ export async function serve (opts: ServeOptions): Promise<number> {
   return 0
 }
 
-async function supervise (opts: ServeOptions): Promise<number> {
-  const log = createLogger((opts.logLevel ?? 'info') as 'info').child({ role: 'primary' })
-  // Workers accept TCP connections themselves instead of the primary handing them over.
-  cluster.schedulingPolicy = cluster.SCHED_NONE
-  let stopping = false
-  const ready = new Set<number>()
-  const fork = (): void => {
-    const w = cluster.fork()
-    w.on('message', (m: { gslb?: string }) => { if (m.gslb === 'ready') ready.add(w.id) })
+function report (err: unknown, log: Logger): void {
+  if (err instanceof ConfigError) {
+    for (const issue of err.issues) log.error({ code: issue.code }, formatIssue(issue))
+  } else {
+    log.error({ err }, 'cannot start')
   }
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return
-    if (!ready.has(worker.id)) {
-      // It never started (bad config, address in use): restarting would fail the same way.
-      log.fatal({ worker: worker.id, code }, 'worker failed to start; stopping')
-      stop('SIGTERM')
-      process.exitCode = 1
-      return
-    }
-    log.error({ worker: worker.id, code, signal }, 'worker exited; starting a new one')
-    setTimeout(fork, 1000).unref()
-  })
-  for (let i = 0; i < opts.workers; i++) fork()
-  log.info({ workers: opts.workers }, 'started workers')
-  process.on('SIGHUP', () => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP') })
-  const stop = (signal: NodeJS.Signals): void => {
-    stopping = true
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal)
-    setTimeout(() => process.exit(), 3000).unref()
-    cluster.on('exit', () => { if (Object.keys(cluster.workers ?? {}).length === 0) process.exit() })
+}
+
+/** A worker's channel to its primary. */
+function processChannel (): Channel<ToWorker, ToPrimary> {
+  return {
+    send: m => { if (process.connected) process.send?.(m) },
+    onMessage: fn => process.on('message', (m: unknown) => { if (isGslbMessage(m)) fn(m as ToWorker) }),
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
-  return 0
 }

@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
-import type { DnsOptions, GslbConfig, ListenAddress, ZoneConfig } from './model.js'
+import type { DnsOptions, GslbConfig, ListenAddress, ShutdownOptions, ZoneConfig } from './model.js'
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
@@ -43,7 +43,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const text = await readText(file, shown, issues)
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'shutdown'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -85,6 +85,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
     else adminListen = a
   }
   const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
+  const shutdown = readShutdown(src, top.get('shutdown'), top.has('shutdown'))
   let logLevel: GslbConfig['logLevel'] | undefined = 'info'
   if (top.has('log')) {
     const l = src.map(top.get('log'), 'log', ['level'])
@@ -127,8 +128,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       message: `no pool named "${ref.pool}" in ${shown} (defined: ${[...poolNames].join(', ') || 'none'})` })
   }
 
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, logLevel })
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined) throw new ConfigError(issues)
+  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, shutdown, logLevel })
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {
@@ -145,6 +146,19 @@ function readDnsOptions (src: Source, node: YNode, present: boolean, listen: Lis
     queryLog: f.opt('query_log', (n, p) => src.boolean(n, p), d.queryLog),
   }
   return allRead<DnsOptions>(out)
+}
+
+export const SHUTDOWN_DEFAULTS: ShutdownOptions = { timeoutMs: 15_000, keepaliveGraceMs: 1_000 }
+
+function readShutdown (src: Source, node: YNode, present: boolean): ShutdownOptions | undefined {
+  if (!present) return SHUTDOWN_DEFAULTS
+  const f = src.map(node, 'shutdown', ['timeout', 'keepalive_grace'])
+  if (f === undefined) return undefined
+  const d = SHUTDOWN_DEFAULTS
+  return allRead<ShutdownOptions>({
+    timeoutMs: f.opt('timeout', (n, p) => src.duration(n, p, 100, 600_000), d.timeoutMs),
+    keepaliveGraceMs: f.opt('keepalive_grace', (n, p) => src.duration(n, p, 0, 60_000), d.keepaliveGraceMs),
+  })
 }
 
 function readListen (src: Source, node: YNode, path: string): ListenAddress[] | undefined {

@@ -92,6 +92,14 @@ export interface HttpOptions {
   readonly requestLog: boolean
 }
 
+/** How the process stops on SIGTERM/SIGINT (docs/health.md, "Stopping"). */
+export interface ShutdownOptions {
+  /** The bound: connections still open this long after the stop began are closed, and the process exits. @default 15s */
+  readonly timeoutMs: number
+  /** Open HTTP keep-alive connections may send one more request this long (answered with Connection: close) before idle ones are closed. @default 1s */
+  readonly keepaliveGraceMs: number
+}
+
 export interface GslbConfig {
   readonly file: string
   readonly dns: DnsOptions
@@ -106,6 +114,7 @@ export interface GslbConfig {
   readonly sites: readonly SiteConfig[]
   readonly pools: readonly PoolConfig[]
   readonly health: HealthOptions
+  readonly shutdown: ShutdownOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 }
 

@@ -1,0 +1,109 @@
+/**
+ * A worker's admin state with `gslb serve --workers N`: the primary process keeps the one state
+ * file (admin-file-store.ts) and this store mirrors it. A change made through any worker's admin
+ * API goes to the primary, which writes it once, sends the new state to every worker, and answers
+ * only after each has applied it (or 2 s passed for one that did not confirm). So every worker
+ * answers DNS, redirects and API reads from the same state once a change is acknowledged.
+ */
+import type { Clock } from '../core/clock.js'
+import { AdminTable, decodeTable, type AdminChange, type AdminEntry, type AdminStore, type StateJson } from '../core/admin-state.js'
+import { ErrorCode, GslbError } from '../errors.js'
+import type { Logger } from '../log.js'
+import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from './messages.js'
+
+/** How long a worker waits for the primary before it reports GSLB_E_STATE_UNAVAILABLE. */
+export const PRIMARY_REPLY_MS = 10_000
+
+export class IpcAdminStore implements AdminStore {
+  readonly #channel: Channel<ToWorker, ToPrimary>
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #listeners: Array<() => void> = []
+  readonly #waiting = new Map<number, { resolve: (m: ToWorker & { gslb: 'admin-reply' }) => void, timer: unknown }>()
+  #table = AdminTable.EMPTY
+  #version = -1
+  #nextId = 1
+  #closed = false
+
+  constructor (channel: Channel<ToWorker, ToPrimary>, clock: Clock, log: Logger) {
+    this.#channel = channel
+    this.#clock = clock
+    this.#log = log
+    channel.onMessage(m => { if (isGslbMessage(m)) this.#receive(m) })
+  }
+
+  get table (): AdminTable { return this.#table }
+
+  onChange (fn: () => void): void { this.#listeners.push(fn) }
+
+  async load (): Promise<void> {
+    const reply = await this.#ask(id => ({ gslb: 'admin-load', id }))
+    if (reply.ok && reply.state !== undefined) this.#apply(reply.version, reply.state)
+  }
+
+  async update (key: string, change: AdminChange): Promise<AdminEntry | undefined> {
+    await this.#ask(id => ({ gslb: 'admin-update', id, key, change }))
+    // The primary answers after this worker applied the new state (the channel keeps order).
+    return this.#table.get(key, this.#clock.now())
+  }
+
+  close (): void {
+    this.#closed = true
+    this.#listeners.length = 0
+    for (const [id, w] of this.#waiting) {
+      this.#clock.clearTimeout(w.timer)
+      this.#waiting.delete(id)
+    }
+  }
+
+  #ask (message: (id: number) => ToPrimary): Promise<ToWorker & { gslb: 'admin-reply', ok: true }> {
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#waiting.delete(id)
+        reject(new GslbError(ErrorCode.STATE_UNAVAILABLE, `the primary process did not answer within ${PRIMARY_REPLY_MS / 1000} s; the change was not applied`))
+      }, PRIMARY_REPLY_MS)
+      this.#waiting.set(id, {
+        timer,
+        resolve: reply => {
+          if (reply.ok) resolve(reply)
+          else reject(new GslbError(reply.code, reply.message))
+        },
+      })
+      try {
+        this.#channel.send(message(id))
+      } catch (err) {
+        this.#clock.clearTimeout(timer)
+        this.#waiting.delete(id)
+        reject(new GslbError(ErrorCode.STATE_UNAVAILABLE, `cannot reach the primary process: ${(err as Error).message}; the change was not applied`))
+      }
+    })
+  }
+
+  #receive (m: { gslb: string }): void {
+    if (this.#closed) return
+    const msg = m as ToWorker
+    if (msg.gslb === 'admin-state') {
+      this.#apply(msg.version, msg.state)
+      this.#channel.send({ gslb: 'admin-applied', version: msg.version })
+    } else if (msg.gslb === 'admin-reply') {
+      const w = this.#waiting.get(msg.id)
+      if (w === undefined) return
+      this.#waiting.delete(msg.id)
+      this.#clock.clearTimeout(w.timer)
+      w.resolve(msg)
+    }
+  }
+
+  #apply (version: number, state: StateJson): void {
+    if (version <= this.#version) return
+    const table = decodeTable(state)
+    if (typeof table === 'string') {
+      this.#log.error({ version, problem: table }, 'admin state from the primary process is not valid; keeping the previous state')
+      return
+    }
+    this.#version = version
+    this.#table = table
+    for (const fn of this.#listeners) fn()
+  }
+}

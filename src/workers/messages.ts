@@ -1,0 +1,34 @@
+/**
+ * What the primary process and its workers (`gslb serve --workers N`) say to each other over the
+ * node:cluster IPC channel. Every message carries `gslb` so other messages on the channel are
+ * ignored. Admin state travels in its persisted form (StateJson), checked again on arrival.
+ */
+import type { AdminChange, StateJson } from '../core/admin-state.js'
+import type { ErrorCode } from '../errors.js'
+
+export type ToPrimary =
+  /** The worker's listeners are open. */
+  | { readonly gslb: 'ready' }
+  /** The worker asks for the admin state; from now on it receives every change. */
+  | { readonly gslb: 'admin-load', readonly id: number }
+  /** The worker asks for a change (from its admin API). */
+  | { readonly gslb: 'admin-update', readonly id: number, readonly key: string, readonly change: AdminChange }
+  /** The worker has applied admin state `version`. */
+  | { readonly gslb: 'admin-applied', readonly version: number }
+
+export type ToWorker =
+  /** The whole admin state after a change, numbered; a worker applies it and says admin-applied. */
+  | { readonly gslb: 'admin-state', readonly version: number, readonly state: StateJson }
+  /** The answer to admin-load (with the state) or admin-update (once every worker applied it). */
+  | { readonly gslb: 'admin-reply', readonly id: number, readonly ok: true, readonly version: number, readonly state?: StateJson }
+  | { readonly gslb: 'admin-reply', readonly id: number, readonly ok: false, readonly code: ErrorCode, readonly message: string }
+
+/** One end of the channel: the worker's `process`, or the primary's view of one worker. */
+export interface Channel<In, Out> {
+  send: (message: Out) => void
+  onMessage: (fn: (message: In) => void) => void
+}
+
+export function isGslbMessage (m: unknown): m is { gslb: string } {
+  return typeof m === 'object' && m !== null && typeof (m as { gslb?: unknown }).gslb === 'string'
+}

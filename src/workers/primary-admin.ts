@@ -1,0 +1,106 @@
+/**
+ * The primary process's side of the one admin state shared by `--workers`: it owns the state
+ * file store, applies changes one at a time in arrival order, and sends each new state to every
+ * worker that has loaded it. A change is answered once every such worker confirmed it (or after
+ * ACK_WAIT_MS for one that did not, which is logged): the API never says "done" while another
+ * worker still answers from the old state.
+ */
+import { encodeTable, type AdminStore } from '../core/admin-state.js'
+import { ErrorCode, GslbError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { Channel, ToPrimary, ToWorker } from './messages.js'
+
+/** How long the primary waits for each worker to confirm a new admin state. */
+export const ACK_WAIT_MS = 2000
+
+interface Peer { readonly name: string, readonly channel: Channel<ToPrimary, ToWorker>, acked: number }
+
+export class PrimaryAdmin {
+  readonly #store: AdminStore
+  readonly #log: Logger
+  readonly #now: () => number
+  readonly #peers = new Set<Peer>()
+  readonly #ackWaiters = new Set<() => void>()
+  #version = 0
+  /** Changes run one after another, in arrival order. */
+  #tail: Promise<unknown> = Promise.resolve()
+
+  constructor (store: AdminStore, log: Logger, now: () => number = Date.now) {
+    this.#store = store
+    this.#log = log
+    this.#now = now
+  }
+
+  /** Serve one worker's channel; `detach` when the worker is gone. */
+  attach (name: string, channel: Channel<ToPrimary, ToWorker>): { detach: () => void } {
+    const peer: Peer = { name, channel, acked: -1 }
+    channel.onMessage(m => this.#receive(peer, m))
+    return {
+      detach: () => {
+        this.#peers.delete(peer)
+        for (const fn of this.#ackWaiters) fn()
+      },
+    }
+  }
+
+  #receive (peer: Peer, m: ToPrimary): void {
+    switch (m.gslb) {
+      case 'admin-load':
+        // Registered before the reply is sent: every later change reaches this worker too.
+        this.#peers.add(peer)
+        peer.acked = this.#version
+        send(peer, { gslb: 'admin-reply', id: m.id, ok: true, version: this.#version, state: encodeTable(this.#store.table, this.#now()) })
+        break
+      case 'admin-update':
+        this.#tail = this.#tail.then(() => this.#update(peer, m.id, m.key, m.change))
+        break
+      case 'admin-applied':
+        peer.acked = Math.max(peer.acked, m.version)
+        for (const fn of this.#ackWaiters) fn()
+        break
+      default:
+        break
+    }
+  }
+
+  async #update (from: Peer, id: number, key: string, change: Parameters<AdminStore['update']>[1]): Promise<void> {
+    try {
+      await this.#store.update(key, change)
+    } catch (err) {
+      const e = err instanceof GslbError ? err : new GslbError(ErrorCode.STATE_WRITE, (err as Error).message)
+      this.#log.error({ member: key, code: e.code, err: e.message }, 'admin change not applied')
+      send(from, { gslb: 'admin-reply', id, ok: false, code: e.code, message: e.message })
+      return
+    }
+    const version = ++this.#version
+    const state = encodeTable(this.#store.table, this.#now())
+    for (const peer of this.#peers) send(peer, { gslb: 'admin-state', version, state })
+    const late = await this.#confirmed(version)
+    if (late.length > 0) this.#log.warn({ version, workers: late, waitedMs: ACK_WAIT_MS }, 'workers did not confirm the new admin state in time')
+    send(from, { gslb: 'admin-reply', id, ok: true, version })
+  }
+
+  /** Resolves when every attached worker confirmed `version`, with the names of those that did not in time. */
+  #confirmed (version: number): Promise<string[]> {
+    return new Promise(resolve => {
+      const pending = (): Peer[] => [...this.#peers].filter(p => p.acked < version)
+      const check = (): void => { if (pending().length === 0) finish() }
+      const timer = setTimeout(() => finish(), ACK_WAIT_MS)
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.#ackWaiters.delete(check)
+        resolve(pending().map(p => p.name))
+      }
+      this.#ackWaiters.add(check)
+      check()
+    })
+  }
+}
+
+function send (peer: Peer, m: ToWorker): void {
+  try {
+    peer.channel.send(m)
+  } catch {
+    // The worker is gone; its exit is handled by the supervisor.
+  }
+}
