@@ -15,7 +15,8 @@ import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
 import { compileAnswers, type AnswerIndex, type PoolShape } from './dns/answer-index.js'
 import type { Serving } from './dns/responder.js'
-import { DnsServer, type BoundAddress } from './dns/server.js'
+import { DnsServer } from './dns/server.js'
+import type { BoundAddress } from './net/address.js'
 import type { Logger } from './log.js'
 
 export interface AppOptions extends LoadOptions {
@@ -114,9 +115,15 @@ export class Gslb {
     }
   }
 
+  /**
+   * Stop: health checks end, listeners stop accepting, connections finish what they started
+   * (docs/operations.md, "Stopping"); resolves at the latest just after shutdown.timeout.
+   */
   async close (): Promise<void> {
     this.core.stop()
-    await Promise.all([this.dns.close(), this.http?.close(), this.admin?.close()])
+    const { timeoutMs, keepaliveGraceMs } = this.config.shutdown
+    const http = { graceMs: keepaliveGraceMs, timeoutMs }
+    await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])
   }
 }
 

@@ -349,7 +349,7 @@ describe('redirects over real sockets', () => {
     await app.close()
   })
 
-  test('graceful close: idle keep-alive connections are closed, new connections refused, close() returns promptly', async () => {
+  test('graceful close: idle keep-alive connections are closed after the grace, new connections refused, close() returns promptly', async () => {
     const live = await startIn(await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': ZONE }))
     const port = (live.app.http?.app.server.address() as { port: number }).port
     const sock = connect({ port, host: '127.0.0.1' })
@@ -361,7 +361,7 @@ describe('redirects over real sockets', () => {
     assert.match(data, /^HTTP\/1\.1 302 /)
     const closed = new Promise<void>(resolve => sock.once('close', () => resolve()))
     const started = Date.now()
-    await live.app.http?.close()
+    await live.app.http?.close({ graceMs: 300, timeoutMs: 5000 })
     await closed
     assert.ok(Date.now() - started < 2000, 'closed promptly')
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`), 'no longer accepting')

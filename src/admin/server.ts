@@ -18,7 +18,8 @@ import type { AdminState, Force } from '../core/admin-state.js'
 import type { GslbCore } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
 import { ErrorCode, GslbError } from '../errors.js'
-import type { BoundAddress } from '../dns/server.js'
+import { hostPort, type BoundAddress } from '../net/address.js'
+import { closeGracefully, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
@@ -146,9 +147,12 @@ export class AdminServer {
   async start (): Promise<BoundAddress> {
     await this.#app.listen({ host: this.#listen.host, port: this.#listen.port })
     const a = this.#app.server.address() as { address: string, port: number }
-    this.#log.info({ listener: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` }, 'admin API listening')
+    this.#log.info({ listener: `http://${hostPort(a.address, a.port)}` }, 'admin API listening')
     return { proto: 'tcp', host: a.address, port: a.port }
   }
 
-  async close (): Promise<void> { await this.#app.close() }
+  async close (opts: GracefulOptions): Promise<void> {
+    await closeGracefully(this.#app.server, opts)
+    await this.#app.close()
+  }
 }

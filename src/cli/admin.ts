@@ -6,6 +6,7 @@
  * The address comes from --admin, else from listen.admin in the configuration file.
  */
 import { loadConfig } from '../config/load.js'
+import { hostPort } from '../net/address.js'
 
 export interface AdminOptions {
   readonly config: string
@@ -33,8 +34,7 @@ export async function admin (opts: AdminOptions): Promise<number> {
       process.stderr.write(`gslb admin: ${config.file} has no listen.admin; pass --admin ADDR:PORT\n`)
       return 2
     }
-    const h = config.adminListen.host
-    base = `${h.includes(':') ? `[${h}]` : h}:${config.adminListen.port}`
+    base = hostPort(config.adminListen.host, config.adminListen.port)
   }
   const url = `http://${base}`
   try {

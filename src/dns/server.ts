@@ -10,6 +10,7 @@ import { createServer, isIPv6, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { DnsOptions, ListenAddress } from '../config/model.js'
 import type { Logger } from '../log.js'
+import { hostPort, type BoundAddress } from '../net/address.js'
 import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
 import { SelectionState } from '../core/select.js'
@@ -19,8 +20,6 @@ export interface ServingSource {
   /** What to answer from; read once per query. */
   get: () => Serving
 }
-
-export interface BoundAddress { readonly proto: 'udp' | 'tcp', readonly host: string, readonly port: number }
 
 export interface DnsCounters {
   queries: number
@@ -72,16 +71,24 @@ export class DnsServer {
         }
       }
     }
-    this.#log.info({ listeners: bound.map(b => `${b.proto}://${isIPv6(b.host) ? `[${b.host}]` : b.host}:${b.port}`) }, 'dns listening')
+    this.#log.info({ listeners: bound.map(b => `${b.proto}://${hostPort(b.host, b.port)}`) }, 'dns listening')
     return bound
   }
 
-  async close (): Promise<void> {
-    for (const c of this.#conns) c.socket.destroy()
-    await Promise.all([
+  /**
+   * Stop: UDP sockets close at once; TCP listeners stop accepting; an idle TCP connection is
+   * closed, one holding a partly received message may complete it (bounded by tcp_io_timeout) and
+   * is closed after its answer; whatever is left after `timeoutMs` is destroyed.
+   */
+  async close (timeoutMs: number): Promise<void> {
+    const hard = setTimeout(() => { for (const c of this.#conns) c.socket.destroy() }, timeoutMs)
+    const closed = Promise.all([
       ...this.#udp.map(s => new Promise<void>(resolve => s.close(() => resolve()))),
       ...this.#tcp.map(s => new Promise<void>(resolve => s.close(() => resolve()))),
     ])
+    for (const c of this.#conns) c.finish()
+    await closed
+    clearTimeout(hard)
   }
 
   /** Answer one message; never throws. */
@@ -181,6 +188,7 @@ class TcpConnection {
   readonly #ioTimeoutMs: number
   #pending: Buffer | undefined
   #ioTimer: NodeJS.Timeout | undefined
+  #finishing = false
 
   constructor (socket: Socket, server: DnsServer, opts: DnsOptions) {
     this.socket = socket
@@ -196,6 +204,12 @@ class TcpConnection {
 
   get idle (): boolean { return this.#pending === undefined && this.socket.writableLength === 0 }
 
+  /** The server is stopping: close once no message is partly received (answers already written are sent first). */
+  finish (): void {
+    this.#finishing = true
+    if (this.#pending === undefined) this.socket.destroySoon()
+  }
+
   #onData (chunk: Buffer): void {
     let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk])
     while (buf.length >= 2) {
@@ -210,6 +224,7 @@ class TcpConnection {
       this.#pending = undefined
       clearTimeout(this.#ioTimer)
       this.#ioTimer = undefined
+      if (this.#finishing) this.socket.destroySoon()
     } else {
       this.#pending = Buffer.from(buf)
       this.#ioTimer ??= setTimeout(() => { this.#server.countTimeout(); this.socket.destroy() }, this.#ioTimeoutMs)

@@ -1,11 +1,13 @@
 /**
- * Runs the redirect app on `listen.http`. close() is graceful: the listener stops accepting,
- * requests in flight finish, new requests on open connections get 503 with Connection: close
- * (fastify return503OnClosing), and idle keep-alive connections are closed.
+ * Runs the redirect app on `listen.http`. close() is graceful and bounded (net/graceful-http.ts):
+ * the listener stops accepting, requests in flight and requests that arrive on open connections
+ * are answered with Connection: close, idle keep-alive connections are closed after the grace, and
+ * everything left is destroyed at the bound.
  */
 import type { FastifyInstance } from 'fastify'
 import type { ListenAddress } from '../config/model.js'
-import type { BoundAddress } from '../dns/server.js'
+import { hostPort, type BoundAddress } from '../net/address.js'
+import { closeGracefully, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
 import { buildRedirectApp, type RedirectDeps } from './app.js'
 
@@ -24,12 +26,12 @@ export class RedirectServer {
     await this.app.listen({ host: this.#listen.host, port: this.#listen.port })
     this.app.server.maxConnections = 10_000
     const a = this.app.server.address() as { address: string, port: number }
-    this.#log.info({ listener: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` }, 'redirects listening')
+    this.#log.info({ listener: `http://${hostPort(a.address, a.port)}` }, 'redirects listening')
     return { proto: 'tcp', host: a.address, port: a.port }
   }
 
-  async close (): Promise<void> {
-    this.app.server.closeIdleConnections()
+  async close (opts: GracefulOptions): Promise<void> {
+    await closeGracefully(this.app.server, opts)
     await this.app.close()
   }
 }

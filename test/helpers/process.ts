@@ -45,7 +45,8 @@ export async function serve (cwd: string, args: string[]): Promise<Served> {
     waiters.push(check)
     check()
   })
-  const workers = args.includes('--workers')
+  const w = args.indexOf('--workers')
+  const workers = w !== -1 && Number(args[w + 1]) > 1
   const exited = once(proc, 'exit').then(([code]) => { throw new Error(`gslb serve exited ${String(code)}: ${log.join('')}`) })
   await Promise.race([logged(workers ? '"workers serving' : '"zones loaded"'), exited])
   exited.catch(() => {})

@@ -1,0 +1,150 @@
+/**
+ * Stopping `gslb serve` (SIGTERM) as it happens in production, with one process and with two
+ * workers: the stop is bounded by shutdown.timeout even while a client holds a partly sent
+ * request, and busy keep-alive clients get their answers, the last one with Connection: close,
+ * never a reset. Real processes, raw sockets.
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
+import { rm } from 'node:fs/promises'
+import { describe, test } from 'node:test'
+import { exitsWithin, freePort, serve } from './helpers/process.js'
+import { writeConfig, zone } from './helpers/stack.js'
+
+interface Ports { dns: number, http: number, admin: number }
+
+function config (p: Ports, shutdown: string): string {
+  return `listen: { dns: ["127.0.0.1:${p.dns}"], http: "127.0.0.1:${p.http}", admin: "127.0.0.1:${p.admin}" }
+checks: { up: { type: static, state: up } }
+pools:
+  web:
+    check: up
+    members:
+      - { name: m1, address: 127.0.0.11, url: "http://m1.example.net/" }
+      - { name: m2, address: 127.0.0.12, url: "http://m2.example.net/" }
+redirects:
+  - { host: dl.example.test, pool: web }
+shutdown: ${shutdown}
+`
+}
+
+async function setUp (shutdown: string): Promise<{ dir: string, ports: Ports }> {
+  const ports = { dns: await freePort(), http: await freePort(), admin: await freePort() }
+  const dir = await writeConfig({ 'gslb.yaml': config(ports, shutdown), 'zones/example.test.yaml': zone('  www: { pool: web }\n') })
+  return { dir, ports }
+}
+
+/** Open a connection and send `text`, then nothing more. */
+async function stall (port: number, text: string): Promise<{ socket: Socket, closed: Promise<void> }> {
+  const socket = connect({ port, host: '127.0.0.1' })
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(text)
+  return { socket, closed: once(socket, 'close').then(() => {}) }
+}
+
+/**
+ * A keep-alive client in a loop: one request at a time on one connection, until a response says
+ * Connection: close. Any reset, or the connection closing under an unanswered request, is an error.
+ */
+class LoopClient {
+  answered = 0
+  lastSaidClose = false
+  error: string | undefined
+  readonly done: Promise<void>
+  readonly #socket: Socket
+  #buffer = ''
+  #outstanding = false
+  #progress: Array<() => void> = []
+
+  constructor (port: number) {
+    this.#socket = connect({ port, host: '127.0.0.1' })
+    this.#socket.setEncoding('latin1')
+    this.done = new Promise(resolve => {
+      this.#socket.on('error', err => { this.error ??= (err as { code?: string }).code ?? err.message })
+      this.#socket.on('close', () => {
+        if (this.#outstanding) this.error ??= 'connection closed with a request unanswered'
+        resolve()
+      })
+    })
+    this.#socket.on('connect', () => this.#send())
+    this.#socket.on('data', (d: string) => this.#read(d))
+  }
+
+  /** Resolves once this client has had `n` answers. */
+  reached (n: number): Promise<void> {
+    return new Promise(resolve => {
+      const check = (): void => { if (this.answered >= n || this.error !== undefined) resolve(); else this.#progress.push(check) }
+      check()
+    })
+  }
+
+  #send (): void {
+    this.#outstanding = true
+    this.#socket.write('GET /pub/f.iso HTTP/1.1\r\nHost: dl.example.test\r\n\r\n')
+  }
+
+  #read (d: string): void {
+    this.#buffer += d
+    for (;;) {
+      const end = this.#buffer.indexOf('\r\n\r\n')
+      if (end === -1) return
+      const head = this.#buffer.slice(0, end).toLowerCase()
+      const length = Number(/\r\ncontent-length: *(\d+)/.exec(head)?.[1] ?? 0)
+      if (this.#buffer.length < end + 4 + length) return
+      this.#buffer = this.#buffer.slice(end + 4 + length)
+      this.#outstanding = false
+      this.answered++
+      for (const p of this.#progress.splice(0)) p()
+      if (!head.startsWith('http/1.1 302')) { this.error ??= `unexpected answer: ${head.split('\r\n')[0] ?? ''}`; return }
+      this.lastSaidClose = /\r\nconnection: *close/.test(head)
+      if (this.lastSaidClose) return
+      this.#send()
+    }
+  }
+}
+
+for (const workers of ['1', '2']) {
+  describe(`SIGTERM with --workers ${workers}`, () => {
+    test('a client holding a partly sent request does not hold the stop past shutdown.timeout', async () => {
+      const { dir, ports } = await setUp('{ timeout: 1500ms }')
+      const served = await serve(dir, ['--workers', workers])
+      try {
+        const redirect = await stall(ports.http, 'GET /pub/x HTTP/1.1\r\nHost: dl.exa')
+        const admin = await stall(ports.admin, 'GET /v1/po')
+        const dns = await stall(ports.dns, '\x00\x40\x12')
+        served.proc.kill('SIGTERM')
+        const { code, ms } = await exitsWithin(served.proc, 6000)
+        assert.equal(code, 0)
+        assert.ok(ms < 1500 + 1000 + 1500, `exited ${ms} ms after SIGTERM; the bound is 1.5 s`)
+        await Promise.all([redirect.closed, admin.closed, dns.closed])
+      } finally {
+        served.proc.kill('SIGKILL')
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+
+    test('busy keep-alive clients get every answer, the last with Connection: close, and no reset', async () => {
+      const { dir, ports } = await setUp('{ timeout: 5s, keepalive_grace: 1s }')
+      const served = await serve(dir, ['--workers', workers])
+      try {
+        const clients = Array.from({ length: 20 }, () => new LoopClient(ports.http))
+        await Promise.all(clients.map(c => c.reached(5)))
+        const before = clients.map(c => c.answered)
+        served.proc.kill('SIGTERM')
+        await Promise.all(clients.map(c => c.done))
+        for (const [i, c] of clients.entries()) {
+          assert.equal(c.error, undefined, `client ${i}: ${c.error ?? ''}`)
+          assert.equal(c.lastSaidClose, true, `client ${i}: its last answer says Connection: close`)
+        }
+        assert.ok(clients.every((c, i) => c.answered > (before[i] as number)), 'every client was answered after the stop began')
+        const { code } = await exitsWithin(served.proc, 8000)
+        assert.equal(code, 0)
+      } finally {
+        served.proc.kill('SIGKILL')
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+  })
+}
