@@ -33,6 +33,7 @@ export const DNS_DEFAULTS = {
   tcpIdleTimeoutMs: 10_000,
   tcpIoTimeoutMs: 2_000,
   maxTcpConnections: 1000,
+  maxTcpPerClient: 100,
   queryLog: false,
 } as const satisfies DnsOptions
 
@@ -134,7 +135,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {
   if (!present) return { ...DNS_DEFAULTS, listen }
-  const f = src.map(node, 'dns', ['udp_payload_size', 'tcp_idle_timeout', 'tcp_io_timeout', 'max_tcp_connections', 'query_log'])
+  const f = src.map(node, 'dns', ['udp_payload_size', 'tcp_idle_timeout', 'tcp_io_timeout', 'max_tcp_connections', 'max_tcp_per_client', 'query_log'])
   if (f === undefined) return undefined
   const d = DNS_DEFAULTS
   const out = {
@@ -143,6 +144,7 @@ function readDnsOptions (src: Source, node: YNode, present: boolean, listen: Lis
     tcpIdleTimeoutMs: f.opt('tcp_idle_timeout', (n, p) => src.duration(n, p, 100, 3_600_000), d.tcpIdleTimeoutMs),
     tcpIoTimeoutMs: f.opt('tcp_io_timeout', (n, p) => src.duration(n, p, 50, 60_000), d.tcpIoTimeoutMs),
     maxTcpConnections: f.opt('max_tcp_connections', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpConnections),
+    maxTcpPerClient: f.opt('max_tcp_per_client', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpPerClient),
     queryLog: f.opt('query_log', (n, p) => src.boolean(n, p), d.queryLog),
   }
   return allRead<DnsOptions>(out)

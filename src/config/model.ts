@@ -15,8 +15,10 @@ export interface DnsOptions {
   readonly tcpIdleTimeoutMs: number
   /** Close a TCP connection whose partial message has not completed within this time. @default 2s */
   readonly tcpIoTimeoutMs: number
-  /** Open TCP connections per process; over the cap the oldest idle one is closed. @default 1000 */
+  /** Open TCP connections per process; at the cap one is closed to make room (dns/tcp-table.ts). @default 1000 */
   readonly maxTcpConnections: number
+  /** Open TCP connections per client network (IPv4 /24, IPv6 /56) per process. @default 100 */
+  readonly maxTcpPerClient: number
   /** Log every query at info. @default false */
   readonly queryLog: boolean
 }

@@ -10,11 +10,12 @@ import { createServer, isIPv6, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { DnsOptions, ListenAddress } from '../config/model.js'
 import type { Logger } from '../log.js'
-import { hostPort, type BoundAddress } from '../net/address.js'
+import { clientPrefix, hostPort, type BoundAddress } from '../net/address.js'
 import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
 import { SelectionState } from '../core/select.js'
 import { respond, servfail, type ResponderOptions, type Serving } from './responder.js'
+import { TcpTable } from './tcp-table.js'
 
 export interface ServingSource {
   /** What to answer from; read once per query. */
@@ -27,7 +28,10 @@ export interface DnsCounters {
   /** Responses by rcode (low 4 bits). */
   rcodes: number[]
   tcpConnections: number
+  /** Connections closed to make room at max_tcp_connections. */
   tcpEvicted: number
+  /** Connections closed because their client network reached max_tcp_per_client. */
+  tcpClientCapped: number
   tcpTimeouts: number
   errors: number
 }
@@ -40,8 +44,8 @@ export class DnsServer {
   readonly #log: Logger
   readonly #udp: UdpSocket[] = []
   readonly #tcp: Server[] = []
-  readonly #conns = new Set<TcpConnection>()
-  readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpTimeouts: 0, errors: 0 }
+  readonly #conns: TcpTable<TcpConnection>
+  readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpClientCapped: 0, tcpTimeouts: 0, errors: 0 }
   #lastErrorLog = 0
 
   constructor (source: ServingSource, opts: DnsOptions, log: Logger) {
@@ -49,6 +53,7 @@ export class DnsServer {
     this.#opts = opts
     this.#responder = { udpPayloadSize: opts.udpPayloadSize }
     this.#log = log
+    this.#conns = new TcpTable(opts.maxTcpConnections, opts.maxTcpPerClient)
   }
 
   /** Bind every listener. UDP and TCP share a port, also when port 0 asks for a free one. */
@@ -141,16 +146,16 @@ export class DnsServer {
   }
 
   #accept (socket: Socket): void {
-    if (this.#conns.size >= this.#opts.maxTcpConnections) {
-      // Over the cap: close the oldest idle connection to make room, else refuse this one.
-      let victim: TcpConnection | undefined
-      for (const c of this.#conns) if (c.idle) { victim = c; break }
-      if (victim === undefined) { socket.destroy(); this.counters.tcpEvicted++; return }
-      victim.socket.destroy()
-      this.counters.tcpEvicted++
+    const prefix = clientPrefix(socket.remoteAddress ?? '')
+    const room = this.#conns.victimFor(prefix)
+    if (room !== undefined) {
+      this.#conns.delete(room.victim)
+      room.victim.socket.destroy()
+      if (room.cap === 'client') this.counters.tcpClientCapped++
+      else this.counters.tcpEvicted++
     }
     this.counters.tcpConnections++
-    const conn = new TcpConnection(socket, this, this.#opts)
+    const conn = new TcpConnection(socket, prefix, this, this.#opts)
     this.#conns.add(conn)
     socket.once('close', () => this.#conns.delete(conn))
   }
@@ -184,14 +189,18 @@ export class DnsServer {
  */
 class TcpConnection {
   readonly socket: Socket
+  readonly prefix: string
+  /** When it opened or last completed a message: the eviction order (tcp-table.ts). */
+  lastProgressAt = Date.now()
   readonly #server: DnsServer
   readonly #ioTimeoutMs: number
   #pending: Buffer | undefined
   #ioTimer: NodeJS.Timeout | undefined
   #finishing = false
 
-  constructor (socket: Socket, server: DnsServer, opts: DnsOptions) {
+  constructor (socket: Socket, prefix: string, server: DnsServer, opts: DnsOptions) {
     this.socket = socket
+    this.prefix = prefix
     this.#server = server
     this.#ioTimeoutMs = opts.tcpIoTimeoutMs
     socket.setTimeout(opts.tcpIdleTimeoutMs)
@@ -201,8 +210,6 @@ class TcpConnection {
     socket.on('error', () => { /* resets and EPIPE from clients are normal */ })
     socket.on('close', () => clearTimeout(this.#ioTimer))
   }
-
-  get idle (): boolean { return this.#pending === undefined && this.socket.writableLength === 0 }
 
   /** The server is stopping: close once no message is partly received (answers already written are sent first). */
   finish (): void {
@@ -217,6 +224,7 @@ class TcpConnection {
       if (len === 0) { this.socket.destroy(); return }
       if (buf.length < 2 + len) break
       const out = this.#server.answer(buf.subarray(2, 2 + len), true, this.socket.remoteAddress ?? '?')
+      this.lastProgressAt = Date.now()
       buf = buf.subarray(2 + len)
       if (out !== undefined && !this.socket.write(out)) this.socket.pause()
     }

@@ -87,10 +87,13 @@ export function udpExchange (port: number, msg: Buffer, host = '127.0.0.1', time
   })
 }
 
-/** Open one TCP connection, send every message (pipelined in one write), collect as many replies. */
-export function tcpExchange (port: number, msgs: Buffer[], host = '127.0.0.1', timeoutMs = 2000): Promise<Buffer[]> {
+/**
+ * Open one TCP connection (from `localAddress` when given), send every message (pipelined in one
+ * write), collect as many replies.
+ */
+export function tcpExchange (port: number, msgs: Buffer[], host = '127.0.0.1', timeoutMs = 2000, localAddress?: string): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const sock = connect({ port, host })
+    const sock = connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) })
     const replies: Buffer[] = []
     let buf = Buffer.alloc(0)
     const timer = setTimeout(() => { sock.destroy(); resolve(replies) }, timeoutMs)
