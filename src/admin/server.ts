@@ -126,7 +126,7 @@ function memberJson (m: MemberView, core: GslbCore): Record<string, unknown> {
 }
 
 function decisionJson (d: FamilyDecision): Record<string, unknown> {
-  return { kind: d.kind, members: d.members.map(m => m.name), degraded: d.degraded, ttl: d.ttl, served_by: d.servedBy, reasons: d.reasons }
+  return { kind: d.kind, mode: d.mode, members: d.members.map(m => m.name), degraded: d.degraded, ttl: d.ttl, served_by: d.servedBy, reasons: d.reasons }
 }
 
 function poolJson (p: PoolView, member: (m: MemberView) => Record<string, unknown>): Record<string, unknown> {

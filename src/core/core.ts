@@ -15,7 +15,7 @@ import type { AdminChange, AdminEntry, AdminStore } from './admin-state.js'
 import { MemoryAdminStore } from './admin-memory-store.js'
 import type { Clock } from './clock.js'
 import { HealthMonitor, type TargetSpec } from './health-monitor.js'
-import { decideFamily, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
+import { decideFamily, familyOf, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
 import type { Probe } from './probes.js'
 import { ipToBytes, nameWire } from './wire-bytes.js'
 import { deepFreeze } from '../freeze.js'
@@ -133,7 +133,9 @@ export class GslbCore {
   #publishNow (): void {
     this.#opts.clock.clearTimeout(this.#pending)
     this.#pending = undefined
+    const prev = this.#snapshot
     this.#snapshot = this.#build()
+    this.#reportPools(prev, this.#snapshot)
     this.#armExpiry()
     for (const fn of this.#listeners) fn(this.#snapshot)
   }
@@ -195,12 +197,48 @@ export class GslbCore {
     })
   }
 
+  /**
+   * One log line per change of how a pool serves a family, not per query: losing a pool, failing
+   * open and falling back are warn; coming back to normal is info. Quiet until the first round of
+   * checks is done, then measured against normal.
+   */
+  #reportPools (prev: Snapshot | undefined, next: Snapshot): void {
+    if (!next.ready) return
+    const before = prev?.ready === true ? prev.byName : undefined
+    for (const pool of next.pools) {
+      for (const family of FAMILIES) {
+        const d = familyOf(pool, family)
+        const was = before?.get(pool.name)
+        const from = was === undefined ? 'normal' : servingState(familyOf(was, family))
+        const to = servingState(d)
+        if (from === to || d.mode === 'empty') continue
+        const fields = { pool: pool.name, family: FAMILY_LABEL[family], from, to, reasons: d.reasons }
+        if (d.mode === 'normal') this.#opts.log.info(fields, 'pool back to normal')
+        else this.#opts.log.warn(fields, POOL_MESSAGE[d.mode])
+      }
+    }
+  }
+
   /** Admin entries for members the configuration no longer has are kept (the member may come back), and said. */
   #reportUnknownAdminKeys (): void {
     const known = new Set(this.#config.pools.flatMap(p => p.members.map(m => `${p.name}/${m.name}`)))
     const unknown = [...this.admin.table.entries.keys()].filter(k => !known.has(k))
     if (unknown.length > 0) this.#opts.log.warn({ members: unknown }, 'admin state kept for members not in the configuration; it applies again if they come back')
   }
+}
+
+const FAMILIES: readonly FamilyKey[] = [4, 6, 'host', 'url']
+const FAMILY_LABEL: Record<string, string> = { 4: 'IPv4', 6: 'IPv6', host: 'CNAME', url: 'redirects' }
+const POOL_MESSAGE: Record<'fail-open' | 'fallback' | 'none', string> = {
+  'fail-open': 'pool failing open: too few healthy members, answering with all of them',
+  fallback: 'pool served by its fallback pool',
+  none: 'pool has no member to serve',
+}
+
+/** The mode, and for a fallback the pool actually serving: a change between fallbacks is a change. */
+function servingState (d: FamilyDecision): string {
+  if (d.mode === 'empty') return 'normal'
+  return d.mode === 'fallback' ? `fallback:${d.servedBy}` : d.mode
 }
 
 /** The probe target of a member: its check address and port, or its own address. */

@@ -35,9 +35,18 @@ export interface MemberView {
 /** IPv4 and IPv6 addresses and host names answer DNS; `url` members answer HTTP redirects. */
 export type FamilyKey = 4 | 6 | 'host' | 'url'
 
+/**
+ * How a pool is serving one family: `normal` (enough eligible members, possibly degraded),
+ * `fail-open` (too few: every member not taken out by an operator, health ignored; DNS only),
+ * `fallback` (another pool's members), `none` (nothing: NODATA, SERVFAIL, or for redirects 503 /
+ * the fallback URL), `empty` (the pool has no member of this kind).
+ */
+export type ServingMode = 'normal' | 'fail-open' | 'fallback' | 'none' | 'empty'
+
 export interface FamilyDecision {
   /** members: answer from `members`; empty: the pool has no member of this kind (NODATA). */
   readonly kind: 'members' | 'empty' | 'nodata' | 'servfail'
+  readonly mode: ServingMode
   /** The chosen set in config order; the policy orders it per query. */
   readonly members: readonly MemberView[]
   readonly degraded: boolean
@@ -102,7 +111,7 @@ export function decideFamily (pool: PoolConfig, members: readonly MemberView[], 
   const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family)
   const base = { servedBy: pool.name }
   if (candidates.length === 0) {
-    return { ...base, kind: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }
+    return { ...base, kind: 'empty', mode: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }
   }
   const degraded = candidates.some(m => !m.eligible && m.admin === 'ready' && m.force !== 'down')
   const ttl = degraded ? pool.degradedTtl : pool.ttl
@@ -121,24 +130,34 @@ export function decideFamily (pool: PoolConfig, members: readonly MemberView[], 
       reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, at least ${need} needed`)
       if (active.length === 0) reasons.push(`${where}: only weight-0 members are eligible: serving them`)
       if (degraded) reasons.push(`degraded: TTL ${pool.degradedTtl} instead of ${pool.ttl}`)
-      return { ...base, kind: 'members', members: chosen, degraded, ttl, reasons }
+      return { ...base, kind: 'members', mode: 'normal', members: chosen, degraded, ttl, reasons }
     }
     reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, fewer than the ${need} needed`)
   }
   const action = pool.onInsufficient
+  const none = { ...base, kind: 'nodata', mode: 'none', members: [], degraded: true, ttl: pool.degradedTtl } as const
+  if (family === 'url' && action.action !== 'fallback') {
+    // A redirect never goes to a member that is not eligible: failing open is for DNS only.
+    const eligible = candidates.filter(m => m.eligible)
+    if (eligible.length > 0) {
+      return { ...base, kind: 'members', mode: 'normal', members: eligible, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `redirects go to the ${eligible.length} eligible member${eligible.length === 1 ? '' : 's'} only (on_insufficient ${action.action} applies to DNS)`] }
+    }
+    return { ...none, reasons: [...reasons, 'no eligible member: redirects answer 503, or the route\'s fallback_url'] }
+  }
   switch (action.action) {
     case 'serve-all': {
       const all = candidates.filter(m => m.admin === 'ready' && m.force !== 'down')
-      if (all.length === 0) return { ...base, kind: 'nodata', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient serve-all: every member is drained, in maint or forced down: NODATA'] }
-      return { ...base, kind: 'members', members: all, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `on_insufficient serve-all: failing open with ${all.length} members, health ignored`] }
+      if (all.length === 0) return { ...none, reasons: [...reasons, 'on_insufficient serve-all: every member is drained, in maint or forced down: NODATA'] }
+      return { ...base, kind: 'members', mode: 'fail-open', members: all, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `on_insufficient serve-all: failing open with ${all.length} members, health ignored`] }
     }
     case 'nodata':
-      return { ...base, kind: 'nodata', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient nodata'] }
+      return { ...none, reasons: [...reasons, 'on_insufficient nodata'] }
     case 'servfail':
-      return { ...base, kind: 'servfail', members: [], degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, 'on_insufficient servfail'] }
+      return { ...none, kind: 'servfail', reasons: [...reasons, 'on_insufficient servfail'] }
     case 'fallback': {
       const fb = resolveFallback(action.pool)
-      return { ...fb, degraded: true, ttl: Math.min(fb.ttl, pool.degradedTtl), reasons: [...reasons, `on_insufficient: fallback to pool ${action.pool}`, ...fb.reasons] }
+      const mode = fb.mode === 'none' || fb.mode === 'empty' ? 'none' : 'fallback'
+      return { ...fb, mode, degraded: true, ttl: Math.min(fb.ttl, pool.degradedTtl), reasons: [...reasons, `on_insufficient: fallback to pool ${action.pool}`, ...fb.reasons] }
     }
   }
 }
