@@ -163,42 +163,44 @@ describe('TCP caps per client network (IPv4 /24)', () => {
     }
   })
 
-  test('1,000 connections holding partial messages from one address, reopened as they close: another client is answered (gslb serve, defaults)', async () => {
-    const port = await freePort()
-    const dir = await writeConfig({ 'zones/example.test.yaml': TEST_ZONE })
-    const served = await serve(dir, ['--dns', `127.0.0.1:${port}`])
-    let opened = 0
-    let connected = 0
-    let stopping = false
-    let filled: () => void = () => {}
-    const full = new Promise<void>(resolve => { filled = resolve })
-    const held = new Set<Socket>()
-    const hold = (): void => {
-      if (stopping || opened >= 4000) return
-      opened++
-      const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.1.2' })
-      held.add(s)
-      s.on('error', () => {})
-      s.on('connect', () => { s.write(Buffer.from([0, 40, 1])); if (++connected === 1000) filled() })
-      s.on('close', () => { held.delete(s); hold() })
-    }
-    try {
-      for (let i = 0; i < 1000; i++) hold()
-      await full
-      let tcp = 0
-      let udp = 0
-      for (let i = 0; i < 140; i++) {
-        const r = await tcpExchange(port, [buildQuery({ id: i, name: 'www.example.test' })], '127.0.0.1', 2000, '127.0.2.2').catch(() => [])
-        if (r.length === 1 && decodeMessage(r[0] as Buffer).id === i) tcp++
-        if (await udpExchange(port, buildQuery({ name: 'www.example.test' })) !== undefined) udp++
+  for (const workers of ['1', '2']) {
+    test(`1,000 connections holding partial messages from one address, reopened as they close: another client is answered (gslb serve --workers ${workers}, defaults)`, async () => {
+      const port = await freePort()
+      const dir = await writeConfig({ 'zones/example.test.yaml': TEST_ZONE })
+      const served = await serve(dir, ['--dns', `127.0.0.1:${port}`, '--workers', workers])
+      let opened = 0
+      let connected = 0
+      let stopping = false
+      let filled: () => void = () => {}
+      const full = new Promise<void>(resolve => { filled = resolve })
+      const held = new Set<Socket>()
+      const hold = (): void => {
+        if (stopping || opened >= 4000) return
+        opened++
+        const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.1.2' })
+        held.add(s)
+        s.on('error', () => {})
+        s.on('connect', () => { s.write(Buffer.from([0, 40, 1])); if (++connected === 1000) filled() })
+        s.on('close', () => { held.delete(s); hold() })
       }
-      assert.equal(tcp, 140, `TCP answers to the other client: ${tcp} of 140 (the abuser opened ${opened})`)
-      assert.equal(udp, 140)
-      assert.ok(opened > 1000, 'the abuser was held to its cap and kept reopening')
-    } finally {
-      stopping = true
-      for (const s of held) s.destroy()
-      await stop(served.proc)
-    }
-  })
+      try {
+        for (let i = 0; i < 1000; i++) hold()
+        await full
+        let tcp = 0
+        let udp = 0
+        for (let i = 0; i < 140; i++) {
+          const r = await tcpExchange(port, [buildQuery({ id: i, name: 'www.example.test' })], '127.0.0.1', 2000, '127.0.2.2').catch(() => [])
+          if (r.length === 1 && decodeMessage(r[0] as Buffer).id === i) tcp++
+          if (await udpExchange(port, buildQuery({ name: 'www.example.test' })) !== undefined) udp++
+        }
+        assert.equal(tcp, 140, `TCP answers to the other client: ${tcp} of 140 (the abuser opened ${opened})`)
+        assert.equal(udp, 140)
+        assert.ok(opened > 1000, 'the abuser was held to its cap and kept reopening')
+      } finally {
+        stopping = true
+        for (const s of held) s.destroy()
+        await stop(served.proc)
+      }
+    })
+  }
 })

@@ -92,6 +92,33 @@ describe('health-checked pool, end to end', () => {
     })
   }
 
+  test('a down member\'s reason follows its latest probe, and the API shows the last probes', async () => {
+    const b = backends[1] as FakeBackend
+    const admin = `http://127.0.0.1:${stack.adminPort as number}`
+    const member = async (): Promise<{ health: string, health_reason: string, recent_probes: Array<{ ok: boolean, ms: number, detail: string }> }> => {
+      const pools = await (await fetch(`${admin}/v1/pools`)).json() as { pools: Array<{ members: Array<{ name: string, health: string, health_reason: string, recent_probes: Array<{ ok: boolean, ms: number, detail: string }> }> }> }
+      return pools.pools[0]?.members.find(m => m.name === 'm2') as Awaited<ReturnType<typeof member>>
+    }
+    try {
+      await b.set('refused')
+      await until(async () => (await member()).health === 'down', 5000, 'down, refused')
+      assert.match((await member()).health_reason, /ECONNREFUSED/)
+      await b.set('hang') // the backend is replaced by one that accepts and never answers
+      await until(async () => /timeout after 100 ms/.test((await member()).health_reason), 5000, 'the reason follows the hang')
+      const m = await member()
+      assert.equal(m.health, 'down')
+      assert.match(m.health_reason, /^http check failed again: timeout after 100 ms$/)
+      assert.ok(m.recent_probes.length >= 3 && m.recent_probes.length <= 10)
+      const last = m.recent_probes.at(-1)
+      assert.equal(last?.ok, false)
+      assert.ok((last?.ms ?? 0) >= 90, `the timed-out probe took ${last?.ms ?? 0} ms`)
+      assert.ok(m.recent_probes.some(p => /ECONNREFUSED/.test(p.detail)), 'the refused probes are still in the history')
+    } finally {
+      await b.set('ok')
+      await until(async () => (await answers(stack.port)).includes('127.0.0.12'), 5000, 'm2 back')
+    }
+  })
+
   test('slow (just under the timeout): stays up', async () => {
     const b = backends[1] as FakeBackend
     b.slowMs = 80
