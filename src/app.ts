@@ -13,11 +13,12 @@ import type { AdminStore } from './core/admin-state.js'
 import { FileAdminStore } from './core/admin-file-store.js'
 import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
-import { compileAnswers, type AnswerIndex, type PoolShape } from './dns/answer-index.js'
-import type { Serving } from './dns/responder.js'
 import { DnsServer } from './dns/server.js'
+import { DnsServing } from './dns/serving.js'
+import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import type { Logger } from './log.js'
+import { createProbe } from './probes/index.js'
 
 export interface AppOptions extends LoadOptions {
   readonly clock?: Clock
@@ -36,8 +37,7 @@ export class Gslb {
   readonly dns: DnsServer
   readonly admin: AdminServer | undefined
   readonly http: RedirectServer | undefined
-  #answers: { config: GslbConfig, index: AnswerIndex }
-  #serving: Serving
+  readonly #serving: DnsServing
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
@@ -52,15 +52,11 @@ export class Gslb {
       clock,
       log: log.child({ mod: 'core' }),
       admin: options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
-      ...(options.probeFor === undefined ? {} : { probeFor: options.probeFor }),
+      probeFor: options.probeFor ?? createProbe,
     })
-    this.#answers = { config, index: compileAnswers(config.zones, poolShapes(config)) }
-    this.#serving = { answers: this.#answers.index, pools: this.core.snapshot.pools }
-    this.core.onPublish(s => {
-      if (s.config !== this.#answers.config) this.#answers = { config: s.config, index: compileAnswers(s.config.zones, poolShapes(s.config)) }
-      this.#serving = { answers: this.#answers.index, pools: s.pools }
-    })
-    this.dns = new DnsServer({ get: () => this.#serving }, config.dns, log.child({ mod: 'dns' }))
+    this.#serving = new DnsServing(this.core.snapshot)
+    this.core.onPublish(s => this.#serving.publish(s))
+    this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }))
     this.admin = config.adminListen === undefined ? undefined : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }))
     this.http = config.httpListen === undefined
       ? undefined
@@ -105,7 +101,7 @@ export class Gslb {
       const next = await loadConfig(this.#file, this.#options)
       // Compile first: an error here leaves everything as it was. The publish that applyConfig
       // triggers finds these answers already compiled for `next` and uses them.
-      this.#answers = { config: next, index: compileAnswers(next.zones, poolShapes(next)) }
+      this.#serving.prepare(next)
       this.core.applyConfig(next)
       this.#log.info({ zones: next.zones.length, pools: next.pools.length }, 'configuration reloaded')
       return true
@@ -125,17 +121,4 @@ export class Gslb {
     const http = { graceMs: keepaliveGraceMs, timeoutMs }
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])
   }
-}
-
-export function poolShapes (config: GslbConfig): PoolShape[] {
-  return config.pools.map(p => ({
-    name: p.name,
-    kind: p.members.some(m => m.host !== undefined) ? 'host' : 'address',
-    hasV4: p.members.some(m => m.family === 4),
-  }))
-}
-
-/** Records in a zone (the SOA included), for logs and `gslb check`. */
-export function countRecords (z: GslbConfig['zones'][number]): number {
-  return z.owners.reduce((n, o) => n + o.rrsets.reduce((m, s) => m + s.rdata.length, 0), 0)
 }

@@ -8,8 +8,8 @@ import type { CheckConfig } from '../src/config/model.js'
 import { ManualClock } from '../src/core/clock.js'
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../src/core/health-state.js'
 import { HealthMonitor, type TargetSpec } from '../src/core/health-monitor.js'
-import type { Probe, ProbeResult } from '../src/core/probes.js'
-import { parseAgentReply } from '../src/core/probes.js'
+import type { Probe, ProbeResult } from '../src/core/probe.js'
+import { parseAgentReply } from '../src/probes/index.js'
 
 const TH = { rise: 2, fall: 3 }
 

@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { loadConfig } from '../src/config/load.js'
 import { ManualClock } from '../src/core/clock.js'
 import { GslbCore } from '../src/core/core.js'
-import type { Probe } from '../src/core/probes.js'
+import type { Probe } from '../src/core/probe.js'
 import { captureLogger, writeConfig, zone } from './helpers/stack.js'
 
 const CONFIG = `listen: { dns: ["127.0.0.1:0"] }

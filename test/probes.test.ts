@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
 import type { CheckConfig } from '../src/config/model.js'
-import { createProbe } from '../src/core/probes.js'
+import { createProbe } from '../src/probes/index.js'
 
 const TLS = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'tls')
 

@@ -18,6 +18,7 @@ import { DNS_DEFAULTS, SHUTDOWN_DEFAULTS } from '../../src/config/load.js'
 import { systemClock } from '../../src/core/clock.js'
 import { GslbCore } from '../../src/core/core.js'
 import { silentLogger } from '../../src/log.js'
+import { createProbe } from '../../src/probes/index.js'
 
 const { values } = parseArgs({ options: { members: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '30' }, type: { type: 'string', default: 'http' } } })
 const N = Number(values.members)
@@ -47,7 +48,7 @@ const config: GslbConfig = {
   health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, shutdown: SHUTDOWN_DEFAULTS, logLevel: 'info',
 }
 
-const core = new GslbCore(config, { clock: systemClock, log: silentLogger })
+const core = new GslbCore(config, { clock: systemClock, log: silentLogger, probeFor: createProbe })
 let publishes = 0
 core.onPublish(() => { publishes++ })
 const t0 = Date.now()

@@ -14,6 +14,7 @@ import { systemClock } from '../../src/core/clock.js'
 import { GslbCore } from '../../src/core/core.js'
 import { redirectHandler } from '../../src/http/app.js'
 import { silentLogger } from '../../src/log.js'
+import { createProbe } from '../../src/probes/index.js'
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '7' } } })
 const CALLS = Number(values.calls)
@@ -22,7 +23,7 @@ const ROUNDS = Number(values.rounds)
 const file = join(import.meta.dirname, '..', '..', '..', 'bench', 'http', 'gslb.yaml')
 const config = await loadConfig(file, {})
 // Not started: no checks run, every member keeps health.initial_state (up).
-const core = new GslbCore(config, { clock: systemClock, log: silentLogger })
+const core = new GslbCore(config, { clock: systemClock, log: silentLogger, probeFor: createProbe })
 const handler = redirectHandler({ snapshot: () => core.snapshot, http: config.http })
 
 let written = 0

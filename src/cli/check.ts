@@ -1,8 +1,8 @@
 /** `gslb check`: the startup pipeline without listeners; prints every issue, exit 1 on any. */
 import { loadConfig } from '../config/load.js'
-import { countRecords, poolShapes } from '../app.js'
 import type { LoadOptions } from '../config/load.js'
-import { compileAnswers } from '../dns/answer-index.js'
+import { countRecords } from '../config/zone-file.js'
+import { compileConfig } from '../dns/serving.js'
 import { ConfigError, formatIssue } from '../errors.js'
 
 export interface CommonOptions {
@@ -16,7 +16,7 @@ export interface CommonOptions {
 export async function check (opts: CommonOptions): Promise<number> {
   try {
     const config = await loadConfig(opts.config, loadOptions(opts))
-    compileAnswers(config.zones, poolShapes(config))
+    compileConfig(config)
     const records = config.zones.reduce((n, z) => n + countRecords(z), 0)
     const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`
     process.stdout.write(`${config.file}: ok (${plural(config.zones.length, 'zone')}, ${plural(records, 'record')}, ${plural(config.pools.length, 'pool')}, ${plural(config.checks.length, 'check')})\n`)

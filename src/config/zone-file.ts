@@ -255,3 +255,8 @@ function enclosingCut (name: string, cuts: ReadonlySet<string>, apex: string): s
   }
   return undefined
 }
+
+/** Records in a zone (the SOA included), for logs and `gslb check`. */
+export function countRecords (z: ZoneConfig): number {
+  return z.owners.reduce((n, o) => n + o.rrsets.reduce((m, s) => m + s.rdata.length, 0), 0)
+}

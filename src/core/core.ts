@@ -16,7 +16,7 @@ import { MemoryAdminStore } from './admin-memory-store.js'
 import type { Clock } from './clock.js'
 import { HealthMonitor, type TargetSpec } from './health-monitor.js'
 import { decideFamily, familyOf, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
-import type { Probe } from './probes.js'
+import type { Probe } from './probe.js'
 import { ipToBytes, nameWire } from './wire-bytes.js'
 import { deepFreeze } from '../freeze.js'
 
@@ -35,7 +35,8 @@ export interface CoreOptions {
   readonly clock: Clock
   readonly log: Logger
   readonly random?: () => number
-  readonly probeFor?: (check: CheckConfig) => Probe
+  /** The probe for a check: src/probes/ (injected by app.ts), or fakes in tests. */
+  readonly probeFor: (check: CheckConfig) => Probe
   /** Where admin state is kept (the state file, or the primary process's for --workers). @default none kept: in memory */
   readonly admin?: AdminStore
 }
@@ -59,7 +60,7 @@ export class GslbCore {
       clock: opts.clock,
       maxInFlight: config.health.maxInFlight,
       ...(opts.random === undefined ? {} : { random: opts.random }),
-      ...(opts.probeFor === undefined ? {} : { probeFor: opts.probeFor }),
+      probeFor: opts.probeFor,
       onChange: (key, changed) => this.#onHealthChange(key, changed),
     })
     this.admin = opts.admin ?? new MemoryAdminStore()

@@ -10,7 +10,7 @@
 import type { CheckConfig } from '../config/model.js'
 import type { Clock } from './clock.js'
 import { INITIAL_HEALTH, inTransition, nextHealth, type HealthState } from './health-state.js'
-import { createProbe, type Probe, type ProbeResult } from './probes.js'
+import type { Probe, ProbeResult } from './probe.js'
 
 export interface TargetSpec {
   readonly key: string
@@ -59,8 +59,8 @@ export interface MonitorOptions {
   readonly random?: () => number
   /** Called after a target's health (its state or reason), reported weight or agent state changed. */
   readonly onChange: (key: string, statusChanged: boolean) => void
-  /** Replace the real probes (tests). */
-  readonly probeFor?: (check: CheckConfig) => Probe
+  /** The probe for a check (src/probes/ in production, fakes in tests). */
+  readonly probeFor: (check: CheckConfig) => Probe
 }
 
 interface Slot { state: TargetState, probe: Probe, timer: unknown, abort: AbortController | undefined, generation: number }
@@ -95,7 +95,7 @@ export class HealthMonitor {
     for (const spec of specs) {
       const existing = this.#slots.get(spec.key)
       if (existing !== undefined) continue
-      const probe = (this.#opts.probeFor ?? createProbe)(spec.check)
+      const probe = this.#opts.probeFor(spec.check)
       const slot: Slot = {
         state: { spec, health: INITIAL_HEALTH, recent: [], reported: {}, inFlight: false, dueAt: now },
         probe, timer: undefined, abort: undefined, generation: ++this.#generation,

@@ -3,7 +3,7 @@
  * AnswerIndex. No I/O, no awaits, no allocation beyond the response buffer and the parsed query.
  * Protocol behaviour follows research/reliability.md §a1–a6 (column "Rec.").
  */
-import type { PoolView } from '../core/pool-view.js'
+import type { Snapshot } from '../core/core.js'
 import { familyOf } from '../core/pool-view.js'
 import { fnv1aBytes, select, SelectionState, subnetHash } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
@@ -11,10 +11,10 @@ import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
 import { pointerOffset } from './template.js'
 
-/** What a query is answered from: compiled zones plus the current pool views, swapped together. */
+/** What a query is answered from: compiled zones plus the core's snapshot of the same config, swapped together. */
 export interface Serving {
   readonly answers: AnswerIndex
-  readonly pools: readonly PoolView[]
+  readonly snapshot: Pick<Snapshot, 'pools'>
 }
 
 export interface ResponderOptions {
@@ -89,7 +89,7 @@ function udpLimit (q: Query, opts: ResponderOptions): number {
 function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
   serving: Serving, client: string, selection: SelectionState, outcome?: Outcome): Buffer {
   const d = plan.dynamic as NonNullable<Plan['dynamic']>
-  const view = serving.pools[d.pool]
+  const view = serving.snapshot.pools[d.pool]
   if (view === undefined) return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
   const decision = familyOf(view, d.family)
   if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
