@@ -120,5 +120,7 @@ export class Gslb {
     const { timeoutMs, keepaliveGraceMs } = this.config.shutdown
     const http = { graceMs: keepaliveGraceMs, timeoutMs }
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])
+    // Last: an admin change in flight during the drain still gets its answer.
+    this.core.admin.close()
   }
 }

@@ -26,6 +26,7 @@ export const ErrorCode = {
   STATE_UNAVAILABLE: 'GSLB_E_STATE_UNAVAILABLE',
   NO_MEMBER: 'GSLB_E_NO_MEMBER',
   BAD_REQUEST: 'GSLB_E_BAD_REQUEST',
+  INTERNAL: 'GSLB_E_INTERNAL',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

@@ -148,6 +148,22 @@ describe('admin state file', () => {
     }
   })
 
+  test('an expiry must be a duration or a time within 366 days; anything else is 400 GSLB_E_BAD_REQUEST', async () => {
+    const stack = await startIn(await writeConfig(FILES))
+    try {
+      for (const expires of ['400d', '999999999d', 'soon', '2001-01-01T00:00:00Z', '0s']) {
+        const r = await put(stack, 'm1', { state: 'drain', expires })
+        assert.equal(r.status, 400, expires)
+        assert.equal(r.body.code, ErrorCode.BAD_REQUEST, expires)
+      }
+      const ok = await put(stack, 'm1', { state: 'drain', expires: '30d' })
+      assert.equal(ok.status, 200)
+      assert.deepEqual(await answers(stack), ['127.0.0.12', '127.0.0.13'])
+    } finally {
+      await stack.close()
+    }
+  })
+
   test('a state file in a directory that does not exist yet is created with it', async () => {
     const dir = await writeConfig(FILES)
     await rm(join(dir, 'var'), { recursive: true, force: true })

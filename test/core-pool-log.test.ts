@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/load.js'
 import { ManualClock } from '../src/core/clock.js'
 import { GslbCore } from '../src/core/core.js'
 import type { Probe } from '../src/core/probe.js'
+import { silentLogger } from '../src/log.js'
 import { captureLogger, writeConfig, zone } from './helpers/stack.js'
 
 const CONFIG = `listen: { dns: ["127.0.0.1:0"] }
@@ -69,6 +70,30 @@ test('pool transitions are logged once each: warn when lost, failing open or fal
     up.add('192.0.2.3')
     await run(2000)
     assert.deepEqual(pools().slice(5), ['info api IPv4 fallback:web→normal'])
+    core.stop()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('an admin expiry beyond the 24.8-day timer limit expires on time, without a republish loop', async () => {
+  const dir = await writeConfig({ 'gslb.yaml': CONFIG, 'zones/example.test.yaml': zone('  www: { pool: web }\n') })
+  try {
+    const config = await loadConfig(join(dir, 'gslb.yaml'))
+    const clock = new ManualClock(0)
+    const probe: Probe = async () => ({ ok: true, detail: 'connected' })
+    const core = new GslbCore(config, { clock, log: silentLogger, random: () => 0, probeFor: () => probe })
+    const day = 86_400_000
+    await core.setAdmin('web/a', { state: 'drain', expiresAt: 30 * day })
+    const version = core.snapshot.version
+    clock.advance(1000)
+    assert.equal(core.snapshot.version, version, 'nothing republished a second later')
+    clock.advance(30 * day - 2000)
+    assert.equal(core.adminEntry('web/a')?.state, 'drain')
+    assert.equal(core.snapshot.byName.get('web')?.members[0]?.admin, 'drain')
+    clock.advance(2000)
+    assert.equal(core.snapshot.byName.get('web')?.members[0]?.admin, 'ready', 'expired and republished on time')
+    assert.ok(core.snapshot.version - version <= 3, `republished ${core.snapshot.version - version} times in 30 days`)
     core.stop()
   } finally {
     await rm(dir, { recursive: true, force: true })

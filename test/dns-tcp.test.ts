@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { decodeMessage } from '../src/dns/decode.js'
 import { clientPrefix } from '../src/net/address.js'
+import { TcpTable, type TableEntry } from '../src/dns/tcp-table.js'
 import { buildQuery, tcpExchange, udpExchange } from './helpers/dns.js'
 import { freePort, serve, stop } from './helpers/process.js'
 import { startStack, TEST_ZONE, writeConfig, type Stack } from './helpers/stack.js'
@@ -119,6 +120,22 @@ async function partial (port: number, localAddress: string): Promise<Socket> {
 }
 
 describe('TCP caps per client network (IPv4 /24)', () => {
+  test('TcpTable: at the total cap, the stalest connection among the largest networks; at a client cap, that client\'s stalest', () => {
+    const c = (prefix: string, lastProgressAt: number): TableEntry => ({ prefix, lastProgressAt })
+    const t = new TcpTable<TableEntry>(3, 2)
+    const legit = c('L', 1000)
+    const x = c('X', 1)
+    const y = c('Y', 2)
+    for (const e of [legit, x, y]) t.add(e)
+    assert.deepEqual(t.victimFor('Z'), { victim: x, cap: 'total' }, 'ties between networks go to the oldest progress, not to the first inserted')
+    t.delete(x)
+    const y2 = c('Y', 3000)
+    t.add(y2)
+    assert.deepEqual(t.victimFor('Z'), { victim: y, cap: 'total' }, 'the largest network gives one up')
+    assert.deepEqual(t.victimFor('Y'), { victim: y, cap: 'client' }, 'at its own cap a client replaces its stalest')
+    assert.equal(new TcpTable<TableEntry>(3, 2).victimFor('Z'), undefined)
+  })
+
   test('clientPrefix: /24 for IPv4 (mapped too), /56 for IPv6', () => {
     const cases: Array<[string, string]> = [
       ['192.0.2.77', '192.0.2.0/24'],

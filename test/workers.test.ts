@@ -135,14 +135,14 @@ describe('--workers 2: one admin state', () => {
   test('a change that cannot be written fails in every worker and never applies, not even after SIGHUP', async () => {
     await rm(join(dir, 'var'), { recursive: true })
     await writeFile(join(dir, 'var'), 'not a directory\n')
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 8; i++) {
       const r = await run(['admin', 'ready', 'web/m2'], dir)
       assert.equal(r.code, 1)
       assert.match(r.stderr, /cannot write the admin state file .*the change was not applied/)
     }
     assert.deepEqual([...await adminReads(ports.admin, 6)], ['m1=ready m2=drain m3=maint'])
     served.proc.kill('SIGHUP')
-    await served.logged('"configuration reloaded"')
+    await served.logged('"configuration reloaded"', 10_000, 2) // both workers
     assert.deepEqual([...(await udpAnswers(ports.dns, 50)).keys()], ['127.0.0.11'], 'the failed change did not apply after the reload')
 
     await rm(join(dir, 'var'))

@@ -19,7 +19,7 @@ import type { GslbCore } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
 import { ErrorCode, GslbError } from '../errors.js'
 import { hostPort, type BoundAddress } from '../net/address.js'
-import { closeGracefully, type GracefulOptions } from '../net/graceful-http.js'
+import { closeGracefully, trackConnections, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
@@ -38,7 +38,7 @@ export function buildAdminApp (core: GslbCore): FastifyInstance {
   // Fastify's own 4xx (schema validation, bad JSON, body too large) in the same {error, code} shape.
   f.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
     const status = err.statusCode ?? 500
-    return reply.code(status).send({ error: err.message, code: status < 500 ? ErrorCode.BAD_REQUEST : 'GSLB_E_INTERNAL' })
+    return reply.code(status).send({ error: err.message, code: status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL })
   })
 
   f.get('/v1/ready', async (_req, reply) => {
@@ -74,7 +74,7 @@ export function buildAdminApp (core: GslbCore): FastifyInstance {
       let expiresAt: number | undefined
       if (b.expires !== undefined) {
         expiresAt = parseExpiry(b.expires, core.clock.now())
-        if (expiresAt === undefined) return fail(reply, ErrorCode.BAD_REQUEST, `expires must be a duration (${DURATION_EXAMPLES}) or an ISO time in the future: got "${b.expires}"`)
+        if (expiresAt === undefined) return fail(reply, ErrorCode.BAD_REQUEST, `expires must be a duration (${DURATION_EXAMPLES}) or an ISO time, in the next 366 days: got "${b.expires}"`)
       }
       try {
         const entry = await core.setAdmin(key, { state: b.state, force: b.force, expiresAt, note: b.note })
@@ -94,12 +94,14 @@ export function buildAdminApp (core: GslbCore): FastifyInstance {
   return f
 }
 
-/** A duration from `now` in gslb's one duration syntax, or an ISO time; undefined unless in the future. */
+/** The longest expiry accepted: a year. Longer is a permanent state with a note, not an expiry. */
+export const MAX_EXPIRY_MS = 366 * 86_400_000
+
+/** A duration from `now` in gslb's one duration syntax, or an ISO time; undefined unless in the next year. */
 export function parseExpiry (text: string, now: number): number | undefined {
   const ms = parseDuration(text)
-  if (ms !== undefined) return ms > 0 ? now + ms : undefined
-  const t = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN
-  return Number.isNaN(t) || t <= now ? undefined : t
+  const t = ms !== undefined ? now + ms : /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN
+  return Number.isNaN(t) || t <= now || t > now + MAX_EXPIRY_MS ? undefined : t
 }
 
 /** A member as the API shows it: the snapshot's decision, and the latest probes read live. */
@@ -140,6 +142,7 @@ export class AdminServer {
 
   constructor (core: GslbCore, listen: ListenAddress, log: Logger) {
     this.#app = buildAdminApp(core)
+    trackConnections(this.#app.server)
     this.#listen = listen
     this.#log = log
   }

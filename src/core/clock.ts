@@ -27,7 +27,9 @@ export class ManualClock implements Clock {
 
   setTimeout = (fn: () => void, ms: number): unknown => {
     const id = ++this.#seq
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn })
+    // As Node does: a delay over 2^31-1 ms (or not a number) fires after 1 ms.
+    const delay = ms > 2 ** 31 - 1 || Number.isNaN(ms) ? 1 : Math.max(0, ms)
+    this.#timers.set(id, { at: this.#now + delay, fn })
     return id
   }
 

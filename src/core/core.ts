@@ -112,8 +112,8 @@ export class GslbCore {
     return entry
   }
 
+  /** Stop checking and timers. The admin store stays open for requests still in flight: its owner closes it. */
   stop (): void {
-    this.admin.close()
     this.monitor.stop()
     this.#opts.clock.clearTimeout(this.#pending)
     this.#opts.clock.clearTimeout(this.#expiryTimer)
@@ -143,12 +143,19 @@ export class GslbCore {
 
   #armExpiry (): void {
     this.#opts.clock.clearTimeout(this.#expiryTimer)
-    const next = this.admin.table.nextExpiry(this.#opts.clock.now())
+    const now = this.#opts.clock.now()
+    const next = this.admin.table.nextExpiry(now)
     if (next === undefined) return
+    const delay = next - now + 1
+    // Node's timers hold at most 2^31-1 ms (24.8 days): a later expiry re-arms on the way.
+    if (delay > MAX_TIMER_MS) {
+      this.#expiryTimer = this.#opts.clock.setTimeout(() => this.#armExpiry(), MAX_TIMER_MS)
+      return
+    }
     this.#expiryTimer = this.#opts.clock.setTimeout(() => {
       this.#opts.log.info('admin state expired')
       this.#publishNow()
-    }, next - this.#opts.clock.now() + 1)
+    }, delay)
   }
 
   #build (): Snapshot {
@@ -223,10 +230,13 @@ export class GslbCore {
   /** Admin entries for members the configuration no longer has are kept (the member may come back), and said. */
   #reportUnknownAdminKeys (): void {
     const known = new Set(this.#config.pools.flatMap(p => p.members.map(m => `${p.name}/${m.name}`)))
-    const unknown = [...this.admin.table.entries.keys()].filter(k => !known.has(k))
+    const now = this.#opts.clock.now()
+    const unknown = [...this.admin.table.entries.keys()].filter(k => !known.has(k) && this.admin.table.get(k, now) !== undefined)
     if (unknown.length > 0) this.#opts.log.warn({ members: unknown }, 'admin state kept for members not in the configuration; it applies again if they come back')
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 const FAMILIES: readonly FamilyKey[] = [4, 6, 'host', 'url']
 const FAMILY_LABEL: Record<string, string> = { 4: 'IPv4', 6: 'IPv6', host: 'CNAME', url: 'redirects' }

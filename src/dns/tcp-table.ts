@@ -5,8 +5,8 @@
  * Two caps: `maxPerClient` connections per client network (clientPrefix: /24, /56) and `maxTotal`
  * in all. A new connection is always admitted; to make room one existing connection is closed:
  * - at the per-client cap, that client's connection that made progress longest ago;
- * - at the total cap, the connection that made progress longest ago in the client network holding
- *   the most connections.
+ * - at the total cap, the connection that made progress longest ago among the client networks
+ *   holding the most connections.
  * "Progress" is a complete message received (or the connection opening). So one client cannot
  * take the table: holding connections open with partial messages only churns its own, while a
  * new client elsewhere is answered.
@@ -36,9 +36,17 @@ export class TcpTable<C extends TableEntry> {
     const own = this.#byPrefix.get(prefix)
     if (own !== undefined && own.size >= this.#maxPerClient) return { victim: stalest(own), cap: 'client' }
     if (this.#size < this.#maxTotal) return undefined
-    let largest: Set<C> | undefined
-    for (const set of this.#byPrefix.values()) if (largest === undefined || set.size > largest.size) largest = set
-    return largest === undefined ? undefined : { victim: stalest(largest), cap: 'total' }
+    // Among the networks holding the most connections, the stalest connection of any of them: so
+    // many networks with one connection each (cheap with IPv6) cannot push out an older client.
+    let most = 0
+    for (const set of this.#byPrefix.values()) if (set.size > most) most = set.size
+    let victim: C | undefined
+    for (const set of this.#byPrefix.values()) {
+      if (set.size !== most) continue
+      const c = stalest(set)
+      if (victim === undefined || c.lastProgressAt < victim.lastProgressAt) victim = c
+    }
+    return victim === undefined ? undefined : { victim, cap: 'total' }
   }
 
   add (c: C): void {

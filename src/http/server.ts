@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ListenAddress } from '../config/model.js'
 import { hostPort, type BoundAddress } from '../net/address.js'
-import { closeGracefully, type GracefulOptions } from '../net/graceful-http.js'
+import { closeGracefully, trackConnections, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
 import { buildRedirectApp, type RedirectDeps } from './app.js'
 
@@ -18,6 +18,7 @@ export class RedirectServer {
 
   constructor (deps: RedirectDeps, listen: ListenAddress, log: Logger) {
     this.app = buildRedirectApp(deps)
+    trackConnections(this.app.server)
     this.#listen = listen
     this.#log = log
   }

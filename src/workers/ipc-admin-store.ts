@@ -4,6 +4,11 @@
  * API goes to the primary, which writes it once, sends the new state to every worker, and answers
  * only after each has applied it (or 2 s passed for one that did not confirm). So every worker
  * answers DNS, redirects and API reads from the same state once a change is acknowledged.
+ *
+ * The primary answers within its write time plus 2 s. If it has not answered after
+ * PRIMARY_REPLY_MS, the worker says so (GSLB_E_STATE_UNAVAILABLE) and cancels the change; the
+ * primary skips a cancelled change that has not started. Only a write already under way for that
+ * long can still land, and the message says so.
  */
 import type { Clock } from '../core/clock.js'
 import { AdminTable, decodeTable, type AdminChange, type AdminEntry, type AdminStore, type StateJson } from '../core/admin-state.js'
@@ -19,7 +24,7 @@ export class IpcAdminStore implements AdminStore {
   readonly #clock: Clock
   readonly #log: Logger
   readonly #listeners: Array<() => void> = []
-  readonly #waiting = new Map<number, { resolve: (m: ToWorker & { gslb: 'admin-reply' }) => void, timer: unknown }>()
+  readonly #waiting = new Map<number, { resolve: (m: ToWorker & { gslb: 'admin-reply' }) => void, reject: (err: Error) => void, timer: unknown }>()
   #table = AdminTable.EMPTY
   #version = -1
   #nextId = 1
@@ -47,12 +52,22 @@ export class IpcAdminStore implements AdminStore {
     return this.#table.get(key, this.#clock.now())
   }
 
+  /** Stop listening; a change still waiting for the primary is rejected, never left hanging. */
   close (): void {
     this.#closed = true
     this.#listeners.length = 0
     for (const [id, w] of this.#waiting) {
       this.#clock.clearTimeout(w.timer)
       this.#waiting.delete(id)
+      w.reject(new GslbError(ErrorCode.STATE_UNAVAILABLE, 'the server is stopping; the change may or may not have been applied (check GET /v1/pools after the restart)'))
+    }
+  }
+
+  #send (m: ToPrimary): void {
+    try {
+      this.#channel.send(m)
+    } catch {
+      // The primary is gone; the caller's timeout or close() reports it.
     }
   }
 
@@ -61,7 +76,8 @@ export class IpcAdminStore implements AdminStore {
     return new Promise((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
         this.#waiting.delete(id)
-        reject(new GslbError(ErrorCode.STATE_UNAVAILABLE, `the primary process did not answer within ${PRIMARY_REPLY_MS / 1000} s; the change was not applied`))
+        this.#send({ gslb: 'admin-cancel', id })
+        reject(new GslbError(ErrorCode.STATE_UNAVAILABLE, `the primary process did not answer within ${PRIMARY_REPLY_MS / 1000} s; the change was cancelled unless its write had already started (check GET /v1/pools)`))
       }, PRIMARY_REPLY_MS)
       this.#waiting.set(id, {
         timer,
@@ -69,6 +85,7 @@ export class IpcAdminStore implements AdminStore {
           if (reply.ok) resolve(reply)
           else reject(new GslbError(reply.code, reply.message))
         },
+        reject,
       })
       try {
         this.#channel.send(message(id))
@@ -84,8 +101,8 @@ export class IpcAdminStore implements AdminStore {
     if (this.#closed) return
     const msg = m as ToWorker
     if (msg.gslb === 'admin-state') {
-      this.#apply(msg.version, msg.state)
-      this.#channel.send({ gslb: 'admin-applied', version: msg.version })
+      // Confirmed only when applied: a state that does not decode is not confirmed (the primary logs it).
+      if (this.#apply(msg.version, msg.state)) this.#send({ gslb: 'admin-applied', version: msg.version })
     } else if (msg.gslb === 'admin-reply') {
       const w = this.#waiting.get(msg.id)
       if (w === undefined) return
@@ -95,15 +112,17 @@ export class IpcAdminStore implements AdminStore {
     }
   }
 
-  #apply (version: number, state: StateJson): void {
-    if (version <= this.#version) return
+  /** Apply a numbered state; true when this worker now holds it (or a later one). */
+  #apply (version: number, state: StateJson): boolean {
+    if (version <= this.#version) return true
     const table = decodeTable(state)
     if (typeof table === 'string') {
       this.#log.error({ version, problem: table }, 'admin state from the primary process is not valid; keeping the previous state')
-      return
+      return false
     }
     this.#version = version
     this.#table = table
     for (const fn of this.#listeners) fn()
+    return true
   }
 }

@@ -13,6 +13,8 @@ export type ToPrimary =
   | { readonly gslb: 'admin-load', readonly id: number }
   /** The worker asks for a change (from its admin API). */
   | { readonly gslb: 'admin-update', readonly id: number, readonly key: string, readonly change: AdminChange }
+  /** The worker stopped waiting for admin-update `id`: skip it if it has not started. */
+  | { readonly gslb: 'admin-cancel', readonly id: number }
   /** The worker has applied admin state `version`. */
   | { readonly gslb: 'admin-applied', readonly version: number }
 

@@ -40,6 +40,8 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   cluster.schedulingPolicy = cluster.SCHED_NONE
   let stopping = false
   const ready = new Set<number>()
+  /** Replacements waiting to start: a stop cancels them. */
+  const restarts = new Set<NodeJS.Timeout>()
   let started: () => void = () => {}
   let failed: (err: Error) => void = () => {}
   const allReady = new Promise<void>((resolve, reject) => { started = resolve; failed = reject })
@@ -59,6 +61,8 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
+    for (const t of restarts) clearTimeout(t)
+    restarts.clear()
     log.info({ signal }, 'stopping workers')
     for (const w of liveWorkers()) w.process.kill(signal)
     // Each worker bounds its own shutdown (shutdown.timeout); past that and a margin, kill it.
@@ -83,7 +87,8 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
       return
     }
     log.error({ worker: worker.id, code, signal }, 'worker exited; starting a new one')
-    setTimeout(fork, 1000).unref()
+    const t = setTimeout(() => { restarts.delete(t); if (!stopping) fork() }, 1000)
+    restarts.add(t)
   })
 
   for (let i = 0; i < opts.workers; i++) fork()

@@ -20,8 +20,8 @@ export interface Served {
   readonly proc: ChildProcess
   /** Every stdout chunk so far (JSON log lines). */
   readonly log: string[]
-  /** Resolves when a log line containing `text` has been written (now or later). */
-  logged: (text: string, limitMs?: number) => Promise<void>
+  /** Resolves when `times` log lines containing `text` have been written (now or later). */
+  logged: (text: string, limitMs?: number, times?: number) => Promise<void>
 }
 
 /**
@@ -34,9 +34,9 @@ export async function serve (cwd: string, args: string[]): Promise<Served> {
   const waiters: Array<() => void> = []
   proc.stdout?.on('data', (d: Buffer) => { log.push(d.toString()); for (const w of waiters) w() })
   proc.stderr?.on('data', (d: Buffer) => { log.push(d.toString()) })
-  const logged = (text: string, limitMs = 10_000): Promise<void> => new Promise((resolve, reject) => {
+  const logged = (text: string, limitMs = 10_000, times = 1): Promise<void> => new Promise((resolve, reject) => {
     const check = (): void => {
-      if (!log.join('').includes(text)) return
+      if (log.join('').split(text).length - 1 < times) return
       clearTimeout(timer)
       waiters.splice(waiters.indexOf(check), 1)
       resolve()
