@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { HealthOptions, MemberConfig, PoolConfig } from '../src/config/model.js'
 import type { AdminEntry } from '../src/core/admin-state.js'
+import type { Ordering } from '../src/core/select.js'
 import type { HealthStatus } from '../src/core/health-state.js'
 import { decideFamily, memberView, needed, type FamilyDecision, type MemberView } from '../src/core/pool-view.js'
 import { fnv1a, LoadTracker, rotationStart, select } from '../src/core/select.js'
@@ -22,7 +23,7 @@ function pool (members: M[], over: Partial<PoolConfig> = {}): { pool: PoolConfig
   }))
   const p: PoolConfig = {
     name: 'p', check: 'c', policy: 'round-robin', answers: 64, ttl: 30, degradedTtl: 15, minHealthy: { count: 1 },
-    onInsufficient: { action: 'serve-all' }, hashBalanceFactor: 1.25, members: configs, file: 'x', line: 1, col: 1, ...over,
+    onInsufficient: { action: 'serve-all' }, hashBalanceFactor: 1.25, within: 'round-robin', geo: undefined, members: configs, file: 'x', line: 1, col: 1, ...over,
   }
   const views = configs.map((c, i) => {
     const m = members[i] as M
@@ -135,7 +136,7 @@ describe('pool decision', () => {
   })
 })
 
-function ctx (policy: PoolConfig['policy'], cursor: number, over: Partial<Parameters<typeof select>[1]> = {}): Parameters<typeof select>[1] {
+function ctx (policy: Ordering, cursor: number, over: Partial<Parameters<typeof select>[1]> = {}): Parameters<typeof select>[1] {
   return { policy, answers: 64, cursor, clientHash: 0, balanceFactor: 1.25, load: undefined, ...over }
 }
 

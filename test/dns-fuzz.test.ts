@@ -52,7 +52,7 @@ function mustAnswer (m: Buffer): boolean {
 describe('mutation fuzz', () => {
   test('20,000 mutants in process: no exception, every reply decodes, id echoed, QR set, size within limits', async () => {
     const dir = await writeConfig({ 'zones/example.test.yaml': TEST_ZONE })
-    const index = { answers: compileAnswers((await loadConfig(join(dir, 'gslb.yaml'))).zones), snapshot: { pools: [] } }
+    const index = { answers: compileAnswers((await loadConfig(join(dir, 'gslb.yaml'))).zones), snapshot: { pools: [], byName: new Map(), geo: undefined }, ecs: true }
     const r = rng(0x5eed)
     for (let i = 0; i < 20_000; i++) {
       const m = mutate(SEEDS[i % SEEDS.length] as Buffer, r)

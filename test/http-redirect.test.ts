@@ -148,7 +148,7 @@ describe('redirects (inject)', () => {
       const body = r.json() as { chosen: { name: string }, alternates: Array<{ name: string }>, excluded: Array<{ name: string, reason: string }> }
       assert.ok(['m1', 'm3'].includes(body.chosen.name))
       assert.equal(body.alternates.length, 1)
-      assert.deepEqual(body.excluded, [{ name: 'm2', url: 'https://m2.example.net/debian/', reason: 'drain (operator)' }])
+      assert.deepEqual(body.excluded, [{ name: 'm2', url: 'https://m2.example.net/debian/', site: null, country: null, reason: 'drain (operator)' }])
     } finally {
       await stack.app.core.setAdmin('mirrors/m2', { state: 'ready', force: 'none' })
     }

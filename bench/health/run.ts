@@ -41,11 +41,11 @@ const members: MemberConfig[] = Array.from({ length: N }, (_, i) => ({
 }))
 const pool: PoolConfig = {
   name: 'big', check: 'web', policy: 'round-robin', answers: 8, ttl: 30, degradedTtl: 15, minHealthy: { count: 1 }, onInsufficient: { action: 'serve-all' },
-  hashBalanceFactor: 1.25, members, file: 'bench', line: 1, col: 1,
+  hashBalanceFactor: 1.25, within: 'round-robin', geo: undefined, members, file: 'bench', line: 1, col: 1,
 }
 const config: GslbConfig = {
   file: join(import.meta.dirname, 'bench.yaml'), dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], requestLog: false }, redirects: [], sites: [], zones: [], checks: [check], pools: [pool],
-  health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, shutdown: SHUTDOWN_DEFAULTS, logLevel: 'info',
+  health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, geo: { database: undefined, databasePath: undefined, ecs: true }, shutdown: SHUTDOWN_DEFAULTS, logLevel: 'info',
 }
 
 const core = new GslbCore(config, { clock: systemClock, log: silentLogger, probeFor: createProbe })

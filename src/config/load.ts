@@ -11,6 +11,7 @@ import type { DnsOptions, GslbConfig, ListenAddress, ShutdownOptions, ZoneConfig
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
+import { readGeoOptions } from './geo.js'
 import { readHealth, readPools } from './pools.js'
 import { readSites } from './sites.js'
 import { readHttpOptions, readRedirects } from './redirects.js'
@@ -44,7 +45,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const text = await readText(file, shown, issues)
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'shutdown'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -95,7 +96,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
 
   const checks = top.has('checks') ? readChecks(src, top.get('checks')) : []
   const sites = top.has('sites') ? readSites(src, top.get('sites')) : []
-  const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c])), new Set(sites.map(x => x.name))) : []
+  const pools = top.has('pools') ? readPools(src, top.get('pools'), new Map(checks.map(c => [c.name, c])), new Map(sites.map(x => [x.name, x]))) : []
+  const geo = readGeoOptions(src, top.get('geo'), top.has('geo'), file)
   const health = readHealth(src, top.get('health'), top.has('health'))
   const http = readHttpOptions(src, top.get('http'), top.has('http'))
   const redirects = top.has('redirects') ? readRedirects(src, top.get('redirects'), pools) : []
@@ -129,8 +131,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       message: `no pool named "${ref.pool}" in ${shown} (defined: ${[...poolNames].join(', ') || 'none'})` })
   }
 
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, shutdown, logLevel })
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined) throw new ConfigError(issues)
+  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, logLevel })
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {

@@ -3,6 +3,8 @@
  * (DNS compilation, the health core, the redirect service) reads these types only.
  */
 
+import type { Cidr } from '../net/cidr.js'
+
 export interface Located { readonly file: string, readonly line: number, readonly col: number }
 
 export interface ListenAddress { readonly host: string, readonly port: number }
@@ -94,6 +96,16 @@ export interface HttpOptions {
   readonly requestLog: boolean
 }
 
+/** Geo lookups (docs/geo.md). */
+export interface GeoOptions {
+  /** A MaxMind DB file (City or Country format), as written in gslb.yaml; undefined: no database. */
+  readonly database: string | undefined
+  /** The same, resolved against the directory of gslb.yaml. */
+  readonly databasePath: string | undefined
+  /** Place DNS clients by the EDNS Client Subnet option (RFC 7871) when a query has one. @default true */
+  readonly ecs: boolean
+}
+
 /** How the process stops on SIGTERM/SIGINT (docs/health.md, "Stopping"). */
 export interface ShutdownOptions {
   /** The bound: connections still open this long after the stop began are closed, and the process exits. @default 15s */
@@ -116,6 +128,7 @@ export interface GslbConfig {
   readonly sites: readonly SiteConfig[]
   readonly pools: readonly PoolConfig[]
   readonly health: HealthOptions
+  readonly geo: GeoOptions
   readonly shutdown: ShutdownOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 }
@@ -198,7 +211,29 @@ export interface MemberConfig extends Located {
   readonly urlIpv6: boolean
 }
 
-export type Policy = 'round-robin' | 'weighted' | 'failover' | 'hash' | 'first'
+/** How members are ordered inside the set a decision chose. */
+export type OrderPolicy = 'round-robin' | 'weighted' | 'hash' | 'first'
+
+/** failover orders by member groups; geo and nearest choose a site per client, then order with `within`. */
+export type Policy = OrderPolicy | 'failover' | 'geo' | 'nearest'
+
+/** A geo map entry: clients located at `key` ('default', 'EU', 'EU/DE', 'EU/DE/BY') try these sites in order. */
+export interface SiteRoute { readonly key: string, readonly sites: readonly string[] }
+
+/** A `nets` entry: clients in this network try these sites in order, whatever the database says. */
+export interface NetRoute { readonly cidr: Cidr, readonly sites: readonly string[] }
+
+/** The client-to-sites rules of a geo or nearest pool. */
+export interface PoolGeoConfig {
+  /** geo: location → site list, most specific key first when looked up. */
+  readonly map: readonly SiteRoute[]
+  /** Both: network → site list, longest prefix wins, before the database. */
+  readonly nets: readonly NetRoute[]
+  /** nearest: try at most this many sites, nearest first. */
+  readonly limit: number | undefined
+  /** nearest: the order for clients without coordinates. @default the pool's sites in member order */
+  readonly fallback: readonly string[] | undefined
+}
 
 export type OnInsufficient =
   | { readonly action: 'serve-all' }
@@ -220,6 +255,10 @@ export interface PoolConfig extends Located {
   readonly onInsufficient: OnInsufficient
   /** How far the hash policy lets one member exceed the average load. @default 1.25 */
   readonly hashBalanceFactor: number
+  /** geo and nearest: the ordering inside the chosen site. @default round-robin */
+  readonly within: OrderPolicy
+  /** geo and nearest: which sites a client tries, in order. */
+  readonly geo: PoolGeoConfig | undefined
   readonly members: readonly MemberConfig[]
 }
 

@@ -6,7 +6,8 @@ import { isIP, isIPv4 } from 'node:net'
 import { isMap, isScalar } from 'yaml'
 import { ErrorCode } from '../errors.js'
 import { DEFAULT_CHECK_PORT } from './checks.js'
-import type { CheckConfig, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig } from './model.js'
+import { readPoolGeo } from './geo.js'
+import type { CheckConfig, HealthOptions, MemberConfig, OnInsufficient, Policy, PoolConfig, SiteConfig } from './model.js'
 import { parseAbsoluteName } from './names.js'
 import { allRead, describe, join, type Fields, type Source, type YNode } from './source.js'
 
@@ -18,7 +19,7 @@ export const HEALTH_DEFAULTS: HealthOptions = {
   stateFile: 'var/gslb-state.json',
 }
 
-const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first']
+const POLICIES: readonly Policy[] = ['round-robin', 'weighted', 'failover', 'hash', 'first', 'geo', 'nearest']
 
 export function readHealth (src: Source, node: YNode, present: boolean): HealthOptions | undefined {
   if (!present) return HEALTH_DEFAULTS
@@ -35,13 +36,13 @@ export function readHealth (src: Source, node: YNode, present: boolean): HealthO
   return allRead<HealthOptions>(out)
 }
 
-export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>, sites: ReadonlySet<string> = new Set()): PoolConfig[] {
+export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string, CheckConfig>, sites: ReadonlyMap<string, SiteConfig> = new Map()): PoolConfig[] {
   const out: PoolConfig[] = []
   const fallbackNodes = new Map<string, YNode>()
   for (const { key, keyNode, value } of src.entries(node, 'pools') ?? []) {
     const path = join('pools', key)
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(key)) src.error(keyNode, path, ErrorCode.NAME, `pool names may hold letters, digits, "-" and "_": got "${key}"`)
-    const f = src.map(value, path, ['check', 'policy', 'answers', 'ttl', 'degraded_ttl', 'min_healthy', 'on_insufficient', 'hash_balance_factor', 'members'])
+    const f = src.map(value, path, ['check', 'policy', 'within', 'geo', 'answers', 'ttl', 'degraded_ttl', 'min_healthy', 'on_insufficient', 'hash_balance_factor', 'members'])
     if (f === undefined) continue
     const check = f.has('check') ? src.string(f.get('check'), f.at('check')) : undefined
     if (check !== undefined && !checks.has(check)) {
@@ -49,11 +50,13 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     }
     const policy = f.has('policy') ? src.oneOf(f.get('policy'), f.at('policy'), POLICIES) : 'round-robin'
     const ttl = f.has('ttl') ? src.integer(f.get('ttl'), f.at('ttl'), 0, 86400) : 30
-    const members = readMembers(src, f.require('members'), f.at('members'), sites)
+    const members = readMembers(src, f.require('members'), f.at('members'), new Set(sites.keys()))
+    const { within, geo } = readPoolGeo(src, f, policy, members, sites)
     const hostPool = members.some(m => m.host !== undefined)
+    const ordering = policy === 'geo' || policy === 'nearest' ? within : policy
     let answers = f.has('answers')
       ? src.integer(f.get('answers'), f.at('answers'), 1, 64)
-      : policy === 'weighted' || policy === 'hash' || hostPool ? 1 : 64
+      : ordering === 'weighted' || ordering === 'hash' || hostPool ? 1 : 64
     if (hostPool && answers !== undefined && answers > 1) {
       src.error(f.get('answers'), f.at('answers'), ErrorCode.VALUE, `a pool of host names answers with a CNAME, and an owner has exactly one CNAME: answers must be 1, got ${answers}`)
       answers = undefined
@@ -62,7 +65,7 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
     const onInsufficient = readOnInsufficient(src, f)
     fallbackNodes.set(key, f.get('on_insufficient'))
     const at = src.position(keyNode)
-    if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined) continue
+    if (policy === undefined || ttl === undefined || answers === undefined || minHealthy === undefined || onInsufficient === undefined || within === undefined) continue
     const checkType = check === undefined ? undefined : checks.get(check)
     if (checkType !== undefined && checkType.type !== 'static' && checkType.port === undefined && DEFAULT_CHECK_PORT[checkType.type] === undefined) {
       for (const m of members) {
@@ -84,6 +87,8 @@ export function readPools (src: Source, node: YNode, checks: ReadonlyMap<string,
       minHealthy,
       onInsufficient,
       hashBalanceFactor: readFactor(src, f) ?? 1.25,
+      within,
+      geo,
       members,
       file: src.file,
       line: at.line,

@@ -2,8 +2,8 @@
  * Reads `redirects` (routes of the HTTP redirect service) and `http` (its options) from gslb.yaml.
  * See docs/redirects.md for every key, its default and the reason for it.
  */
-import { isIP } from 'node:net'
 import { ErrorCode } from '../errors.js'
+import { parseCidr } from '../net/cidr.js'
 import type { HttpOptions, PoolConfig, RedirectStatus, RouteConfig } from './model.js'
 import { parseAbsoluteName } from './names.js'
 import { readBaseUrl } from './pools.js'
@@ -19,14 +19,9 @@ export function readHttpOptions (src: Source, node: YNode, present: boolean): Ht
   for (const item of f.has('trusted_proxies') ? src.list(f.get('trusted_proxies'), f.at('trusted_proxies')) ?? [] : []) {
     const text = src.string(item.node, item.path)
     if (text === undefined) continue
-    const [addr = '', bits] = text.split('/')
-    const family = isIP(addr)
-    const max = family === 6 ? 128 : 32
-    if (family === 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
-      src.error(item.node, item.path, ErrorCode.ADDRESS, `must be an IP address or CIDR such as 127.0.0.0/8: got "${text}"`)
-      continue
-    }
-    proxies.push(bits === undefined ? `${addr}/${max}` : text)
+    const cidr = parseCidr(text)
+    if (typeof cidr === 'string') { src.error(item.node, item.path, ErrorCode.ADDRESS, cidr); continue }
+    proxies.push(cidr.text)
   }
   const requestLog = f.has('request_log') ? src.boolean(f.get('request_log'), f.at('request_log')) : false
   return requestLog === undefined ? undefined : { trustedProxies: proxies, requestLog }

@@ -19,6 +19,7 @@ import { decideFamily, familyOf, memberView, type FamilyDecision, type FamilyKey
 import type { Probe } from './probe.js'
 import { ipToBytes, nameWire } from './wire-bytes.js'
 import { deepFreeze } from '../freeze.js'
+import { GeoPlan, type GeoLocator } from './geo.js'
 
 export interface Snapshot {
   readonly version: number
@@ -29,6 +30,8 @@ export interface Snapshot {
   readonly publishedAt: number
   /** True once the first round of checks finished (or the startup wait passed). */
   readonly ready: boolean
+  /** The location database in use (swapped whole when its file changes); undefined: none configured or loaded. */
+  readonly geo: GeoLocator | undefined
 }
 
 export interface CoreOptions {
@@ -51,6 +54,8 @@ export class GslbCore {
   #ready = false
   #pending: unknown
   #expiryTimer: unknown
+  #geo: GeoLocator | undefined
+  #plans: { config: GslbConfig, plans: Map<string, GeoPlan> } | undefined
   readonly #listeners: Array<(s: Snapshot) => void> = []
 
   constructor (config: GslbConfig, opts: CoreOptions) {
@@ -92,6 +97,12 @@ export class GslbCore {
     this.#config = config
     this.monitor.setTargets(targetsOf(config))
     this.#reportUnknownAdminKeys()
+    this.#publishNow()
+  }
+
+  /** Use another location database (or none) from the next snapshot on, published at once. */
+  setGeo (locator: GeoLocator | undefined): void {
+    this.#geo = locator
     this.#publishNow()
   }
 
@@ -183,26 +194,57 @@ export class GslbCore {
     }
     const memo = new Map<string, FamilyDecision>()
     const byConfig = new Map(config.pools.map(p => [p.name, p]))
-    const decide = (name: string, family: FamilyKey): FamilyDecision => {
-      const key = `${name}|${family}`
+    const plans = this.#plansFor(config)
+    /** A pool's decision for a family and, for geo pools, a site list (default: the one used without a location). */
+    const decide = (name: string, family: FamilyKey, list?: number): FamilyDecision => {
+      const plan = plans.get(name)
+      const l = plan === undefined ? -1 : list ?? plan.place(undefined, undefined).list
+      const key = `${name}|${family}|${l}`
       let d = memo.get(key)
       if (d === undefined) {
-        d = decideFamily(byConfig.get(name) as PoolConfig, views.get(name) ?? [], family, fb => decide(fb, family))
+        d = deepFreeze(decideFamily(byConfig.get(name) as PoolConfig, views.get(name) ?? [], family, fb => decide(fb, family), plan?.lists[l]))
         memo.set(key, d)
       }
       return d
     }
-    const pools = config.pools.map((p): PoolView => ({
-      name: p.name, config: p, members: views.get(p.name) ?? [], v4: decide(p.name, 4), v6: decide(p.name, 6), host: decide(p.name, 'host'), url: decide(p.name, 'url'),
-    }))
-    return deepFreeze({
+    const clientFallback = (p: PoolConfig): boolean => {
+      for (let q: PoolConfig | undefined = p; q !== undefined; q = q.onInsufficient.action === 'fallback' ? byConfig.get(q.onInsufficient.pool) : undefined) {
+        if (q !== p && plans.has(q.name)) return true
+      }
+      return false
+    }
+    const pools = config.pools.map((p): PoolView => {
+      const plan = plans.get(p.name)
+      return Object.freeze({
+        name: p.name,
+        config: p,
+        members: deepFreeze(views.get(p.name) ?? []),
+        v4: decide(p.name, 4),
+        v6: decide(p.name, 6),
+        host: decide(p.name, 'host'),
+        url: decide(p.name, 'url'),
+        geo: plan === undefined ? undefined : Object.freeze({ plan, decision: (list: number, family: FamilyKey) => decide(p.name, family, list) }),
+        clientFallback: clientFallback(p),
+      })
+    })
+    return Object.freeze({
       version: ++this.#version,
       config,
-      pools,
+      pools: Object.freeze(pools),
       byName: new Map(pools.map(p => [p.name, p])),
       publishedAt: now,
       ready: this.#ready,
+      geo: this.#geo,
     })
+  }
+
+  /** The geo plans of a configuration's geo and nearest pools, built once per configuration. */
+  #plansFor (config: GslbConfig): Map<string, GeoPlan> {
+    if (this.#plans?.config === config) return this.#plans.plans
+    const sites = new Map(config.sites.map(s => [s.name, s]))
+    const plans = new Map(config.pools.filter(p => p.policy === 'geo' || p.policy === 'nearest').map(p => [p.name, new GeoPlan(p, sites)]))
+    this.#plans = { config, plans }
+    return plans
   }
 
   /**

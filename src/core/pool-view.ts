@@ -7,6 +7,7 @@
  */
 import type { Family, HealthOptions, MemberConfig, PoolConfig } from '../config/model.js'
 import type { AdminEntry, AdminState } from './admin-state.js'
+import type { GeoPlan } from './geo.js'
 import type { HealthStatus } from './health-state.js'
 import { fnv1a } from './select.js'
 
@@ -53,6 +54,10 @@ export interface FamilyDecision {
   readonly ttl: number
   /** The pool whose members are served (this pool, or a fallback). */
   readonly servedBy: string
+  /** Set when this pool's own members were not enough: the fallback pool named by on_insufficient. */
+  readonly fallback: string | undefined
+  /** geo and nearest: the site whose members serve. */
+  readonly site?: string | undefined
   readonly reasons: readonly string[]
 }
 
@@ -60,10 +65,24 @@ export interface PoolView {
   readonly name: string
   readonly config: PoolConfig
   readonly members: readonly MemberView[]
+  /** The decisions per family; for geo and nearest pools, those of the site list used without a client location. */
   readonly v4: FamilyDecision
   readonly v6: FamilyDecision
   readonly host: FamilyDecision
   readonly url: FamilyDecision
+  /** geo and nearest pools: the placement plan and the decision per site list. */
+  readonly geo: PoolGeo | undefined
+  /** True when on_insufficient falls back (maybe through other pools) to a geo or nearest pool. */
+  readonly clientFallback: boolean
+}
+
+export interface PoolGeo {
+  readonly plan: GeoPlan
+  /**
+   * The decision for site list `list` (an index into plan.lists). Computed on first use and kept
+   * with the snapshot: a pure function of the snapshot, so the snapshot stays a value.
+   */
+  decision: (list: number, family: FamilyKey) => FamilyDecision
 }
 
 export interface MemberInputs {
@@ -103,52 +122,57 @@ export function needed (min: PoolConfig['minHealthy'], size: number): number {
 
 /**
  * The outcome for one family. `resolveFallback` gives the decision of another pool for the same
- * family (config validation guarantees fallbacks form no loop).
+ * family (config validation guarantees fallbacks form no loop). `sites`, for geo and nearest
+ * pools, is the client's ordered site list: the first site with enough eligible members serves.
  */
 export function decideFamily (pool: PoolConfig, members: readonly MemberView[], family: FamilyKey,
-  resolveFallback: (name: string) => FamilyDecision): FamilyDecision {
+  resolveFallback: (name: string) => FamilyDecision, sites?: readonly string[]): FamilyDecision {
   const label = family === 'host' ? 'host names' : family === 'url' ? 'URL' : `IPv${family}`
   const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family)
-  const base = { servedBy: pool.name }
+  const base = { servedBy: pool.name, fallback: undefined }
   if (candidates.length === 0) {
     return { ...base, kind: 'empty', mode: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }
   }
-  const degraded = candidates.some(m => !m.eligible && m.admin === 'ready' && m.force !== 'down')
-  const ttl = degraded ? pool.degradedTtl : pool.ttl
+  const groups = groupsOf(pool, candidates, sites)
   const reasons: string[] = []
   for (const m of candidates) if (!m.eligible) reasons.push(`${m.name} excluded: ${m.why}`)
-  const groups = pool.policy === 'failover'
-    ? [...new Set(candidates.map(m => m.config.group))].sort((a, b) => a - b).map(g => ({ label: `group ${g}`, members: candidates.filter(m => m.config.group === g) }))
-    : [{ label: '', members: candidates }]
-  for (const g of groups) {
+  for (const [i, g] of groups.entries()) {
     const eligible = g.members.filter(m => m.eligible)
     const need = needed(pool.minHealthy, g.members.length)
     const where = g.label === '' ? `${pool.name} ${label}` : `${pool.name} ${label} ${g.label}`
     if (eligible.length >= need) {
       const active = eligible.filter(m => m.weight > 0)
       const chosen = active.length > 0 ? active : eligible
+      // Degraded: a member that should serve is down, or the client is served past its first site.
+      const degraded = (sites !== undefined && i > 0) || g.members.some(m => !m.eligible && m.admin === 'ready' && m.force !== 'down') ||
+        (sites === undefined && candidates.some(m => !m.eligible && m.admin === 'ready' && m.force !== 'down'))
       reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, at least ${need} needed`)
       if (active.length === 0) reasons.push(`${where}: only weight-0 members are eligible: serving them`)
       if (degraded) reasons.push(`degraded: TTL ${pool.degradedTtl} instead of ${pool.ttl}`)
-      return { ...base, kind: 'members', mode: 'normal', members: chosen, degraded, ttl, reasons }
+      return { ...base, kind: 'members', mode: 'normal', members: chosen, degraded, ttl: degraded ? pool.degradedTtl : pool.ttl, reasons, site: g.site }
     }
     reasons.push(`${where}: ${eligible.length}/${g.members.length} eligible, fewer than the ${need} needed`)
   }
   const action = pool.onInsufficient
   const none = { ...base, kind: 'nodata', mode: 'none', members: [], degraded: true, ttl: pool.degradedTtl } as const
   if (family === 'url' && action.action !== 'fallback') {
-    // A redirect never goes to a member that is not eligible: failing open is for DNS only.
-    const eligible = candidates.filter(m => m.eligible)
-    if (eligible.length > 0) {
-      return { ...base, kind: 'members', mode: 'normal', members: eligible, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `redirects go to the ${eligible.length} eligible member${eligible.length === 1 ? '' : 's'} only (on_insufficient ${action.action} applies to DNS)`] }
+    // A redirect never goes to a member that is not eligible: failing open is for DNS only. Below
+    // min_healthy, redirects go to the eligible members of the first group that has any.
+    for (const g of groups) {
+      const eligible = g.members.filter(m => m.eligible)
+      if (eligible.length === 0) continue
+      return { ...base, kind: 'members', mode: 'normal', members: eligible, degraded: true, ttl: pool.degradedTtl, site: g.site, reasons: [...reasons, `redirects go to the ${eligible.length} eligible member${eligible.length === 1 ? '' : 's'}${g.label === '' ? '' : ` of ${g.label}`} only (on_insufficient ${action.action} applies to DNS)`] }
     }
     return { ...none, reasons: [...reasons, 'no eligible member: redirects answer 503, or the route\'s fallback_url'] }
   }
   switch (action.action) {
     case 'serve-all': {
-      const all = candidates.filter(m => m.admin === 'ready' && m.force !== 'down')
+      // Fail open, and for a site list toward the client's first site that an operator left in.
+      const open = (g: { members: readonly MemberView[] }): MemberView[] => g.members.filter(m => m.admin === 'ready' && m.force !== 'down')
+      const group = sites === undefined ? { members: candidates, label: '', site: undefined } : groups.find(g => open(g).length > 0)
+      const all = group === undefined ? [] : open(group)
       if (all.length === 0) return { ...none, reasons: [...reasons, 'on_insufficient serve-all: every member is drained, in maint or forced down: NODATA'] }
-      return { ...base, kind: 'members', mode: 'fail-open', members: all, degraded: true, ttl: pool.degradedTtl, reasons: [...reasons, `on_insufficient serve-all: failing open with ${all.length} members, health ignored`] }
+      return { ...base, kind: 'members', mode: 'fail-open', members: all, degraded: true, ttl: pool.degradedTtl, site: group?.site, reasons: [...reasons, `on_insufficient serve-all: failing open with ${all.length} members${group?.label === '' || group === undefined ? '' : ` of ${group.label}`}, health ignored`] }
     }
     case 'nodata':
       return { ...none, reasons: [...reasons, 'on_insufficient nodata'] }
@@ -157,9 +181,20 @@ export function decideFamily (pool: PoolConfig, members: readonly MemberView[], 
     case 'fallback': {
       const fb = resolveFallback(action.pool)
       const mode = fb.mode === 'none' || fb.mode === 'empty' ? 'none' : 'fallback'
-      return { ...fb, mode, degraded: true, ttl: Math.min(fb.ttl, pool.degradedTtl), reasons: [...reasons, `on_insufficient: fallback to pool ${action.pool}`, ...fb.reasons] }
+      return { ...fb, mode, fallback: action.pool, degraded: true, ttl: Math.min(fb.ttl, pool.degradedTtl), reasons: [...reasons, `on_insufficient: fallback to pool ${action.pool}`, ...fb.reasons] }
     }
   }
+}
+
+/** The groups tried in order: failover groups, the client's sites, or the whole set. */
+function groupsOf (pool: PoolConfig, candidates: readonly MemberView[], sites: readonly string[] | undefined): Array<{ label: string, site: string | undefined, members: readonly MemberView[] }> {
+  if (sites !== undefined) {
+    return sites.map(site => ({ label: `site ${site}`, site, members: candidates.filter(m => m.config.site === site) })).filter(g => g.members.length > 0)
+  }
+  if (pool.policy === 'failover') {
+    return [...new Set(candidates.map(m => m.config.group))].sort((a, b) => a - b).map(g => ({ label: `group ${g}`, site: undefined, members: candidates.filter(m => m.config.group === g) }))
+  }
+  return [{ label: '', site: undefined, members: candidates }]
 }
 
 export function familyOf (view: PoolView, family: FamilyKey): FamilyDecision {

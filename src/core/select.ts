@@ -14,9 +14,7 @@
  *   load: once the window holds 1,000 decisions, a member already above `factor` × the average
  *   recent load is passed over for the next.
  */
-import { isIPv4, isIPv6 } from 'node:net'
-import type { Policy } from '../config/model.js'
-import { ipToBytes } from './wire-bytes.js'
+import type { OrderPolicy, PoolConfig } from '../config/model.js'
 import type { FamilyDecision, MemberView } from './pool-view.js'
 
 const PHI_FRACTION = 0.6180339887498949
@@ -37,16 +35,31 @@ export class LoadTracker {
   }
 }
 
+/** How a pool orders the set a decision chose: failover rotates inside its group; geo and nearest use `within`. */
+export type Ordering = OrderPolicy | 'failover'
+
+export function orderingOf (pool: PoolConfig): Ordering {
+  return pool.policy === 'geo' || pool.policy === 'nearest' ? pool.within : pool.policy
+}
+
+/** The ordering state of one decision: its rotation cursor, the hash load, and filtered candidate lists. */
+export interface DecisionState {
+  cursor: number
+  readonly load: LoadTracker | undefined
+  /** Candidates after a front end's filter, by the filter's key (see choose.ts). */
+  readonly filtered: Array<readonly MemberView[] | undefined>
+}
+
 /**
  * Per-process ordering state: a rotation cursor and hash load per pool decision, owned by a front
  * end, never stored in the snapshot. Keyed by the decision object, so a new snapshot starts fresh.
  */
 export class SelectionState {
-  readonly #state = new WeakMap<FamilyDecision, { cursor: number, load: LoadTracker | undefined }>()
-  get (d: FamilyDecision, hash: boolean): { cursor: number, load: LoadTracker | undefined } {
+  readonly #state = new WeakMap<FamilyDecision, DecisionState>()
+  get (d: FamilyDecision, hash: boolean): DecisionState {
     let s = this.#state.get(d)
     if (s === undefined) {
-      s = { cursor: 0, load: hash ? new LoadTracker() : undefined }
+      s = { cursor: 0, load: hash ? new LoadTracker() : undefined, filtered: [] }
       this.#state.set(d, s)
     }
     return s
@@ -54,7 +67,7 @@ export class SelectionState {
 }
 
 export interface SelectContext {
-  readonly policy: Policy
+  readonly policy: Ordering
   readonly answers: number
   /** Increments once per response for this pool and family. */
   readonly cursor: number
@@ -101,7 +114,7 @@ export function select (from: FamilyDecision | readonly MemberView[], ctx: Selec
  * is then `members[start]`, `members[start + 1]`, … wrapping. -1 for hash, which orders by score.
  * Lets a front end cache what it builds per starting member (the HTTP redirect's URLs).
  */
-export function rotationStart (members: readonly MemberView[], policy: Policy, cursor: number): number {
+export function rotationStart (members: readonly MemberView[], policy: Ordering, cursor: number): number {
   switch (policy) {
     case 'first': return 0
     case 'round-robin':
@@ -111,7 +124,7 @@ export function rotationStart (members: readonly MemberView[], policy: Policy, c
   }
 }
 
-function rotationReason (members: readonly MemberView[], policy: Policy, start: number, k: number): string {
+function rotationReason (members: readonly MemberView[], policy: Ordering, start: number, k: number): string {
   const n = members.length
   if (policy === 'first') return `first: ${k} of ${n} in configuration order`
   if (policy !== 'weighted') return `${policy}: rotation ${start} of ${n}, ${k} answer${k === 1 ? '' : 's'}`
@@ -168,13 +181,6 @@ export function fnv1aBytes (b: Uint8Array, len = b.length): number {
     h = Math.imul(h, 0x01000193)
   }
   return h >>> 0
-}
-
-/** Hash of a client's subnet: IPv4 to /24, IPv6 to /56 (the granularity resolvers and ECS use). */
-export function subnetHash (address: string): number {
-  if (isIPv4(address)) return fnv1a(address.slice(0, address.lastIndexOf('.')))
-  if (!isIPv6(address)) return fnv1a(address)
-  return (fnv1aBytes(ipToBytes(address), 7) ^ 2) >>> 0
 }
 
 /** A 32-bit finaliser (murmur3 fmix32): spreads nearby inputs over the whole range. */

@@ -3,9 +3,10 @@
  * AnswerIndex. No I/O, no awaits, no allocation beyond the response buffer and the parsed query.
  * Protocol behaviour follows research/reliability.md §a1–a6 (column "Rec.").
  */
+import { choose, dependsOnClient, type Choice } from '../core/choose.js'
+import { ClientAddress } from '../core/client.js'
 import type { Snapshot } from '../core/core.js'
-import { familyOf } from '../core/pool-view.js'
-import { fnv1aBytes, select, SelectionState, subnetHash } from '../core/select.js'
+import { SelectionState } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
 import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
@@ -14,7 +15,17 @@ import { pointerOffset } from './template.js'
 /** What a query is answered from: compiled zones plus the core's snapshot of the same config, swapped together. */
 export interface Serving {
   readonly answers: AnswerIndex
-  readonly snapshot: Pick<Snapshot, 'pools'>
+  readonly snapshot: Pick<Snapshot, 'pools' | 'byName' | 'geo'>
+  /** Place clients by their ECS option (geo.ecs). */
+  readonly ecs: boolean
+}
+
+/** Filled in by respond() for `gslb explain`: who the client was taken to be, and the choice made for it. */
+export interface ExplainSink {
+  readonly reasons: string[]
+  client?: ClientAddress | undefined
+  choice?: Choice
+  pool?: string
 }
 
 export interface ResponderOptions {
@@ -33,7 +44,7 @@ export interface Outcome {
  * Returns undefined when nothing must be sent (short packets, responses).
  */
 export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: ResponderOptions,
-  outcome?: Outcome, client = '', selection: SelectionState = defaultSelection): Buffer | undefined {
+  outcome?: Outcome, client = '', selection: SelectionState = defaultSelection, explain?: ExplainSink): Buffer | undefined {
   const q = parseQuery(msg)
   if (q.status === Status.DROP) return undefined
   const prefix = tcp ? 2 : 0
@@ -50,7 +61,7 @@ export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: Resp
   const plan = lookup(serving.answers, q.key, qtype)
   if (plan === undefined) return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
   const limit = tcp ? 65535 : udpLimit(q, opts)
-  if (plan.dynamic !== undefined) return writeDynamic(msg, q, plan, prefix, limit, opts, serving, client, selection, outcome)
+  if (plan.dynamic !== undefined) return writeDynamic(msg, q, plan, prefix, limit, opts, serving, client, selection, outcome, explain)
   return write(msg, q, plan, prefix, limit, opts, outcome)
 }
 
@@ -83,30 +94,23 @@ function udpLimit (q: Query, opts: ResponderOptions): number {
 }
 
 /**
- * A plan ending in pool records: the decision precomputed in the snapshot, ordered by the pool's
- * policy, written after the plan's prefix with the pool's TTL (shortened while degraded).
+ * A plan ending in pool records: the member choice for this pool, family and client (core/choose),
+ * written after the plan's prefix with the choice's TTL, and the ECS scope it holds for.
  */
 function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
-  serving: Serving, client: string, selection: SelectionState, outcome?: Outcome): Buffer {
+  serving: Serving, peer: string, selection: SelectionState, outcome?: Outcome, explain?: ExplainSink): Buffer {
   const d = plan.dynamic as NonNullable<Plan['dynamic']>
   const view = serving.snapshot.pools[d.pool]
   if (view === undefined) return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
-  const decision = familyOf(view, d.family)
+  const client = dependsOnClient(view) || explain !== undefined ? clientOf(q, peer, serving.ecs) : undefined
+  const c = choose(serving.snapshot, view, d.family, client, selection, {}, explain?.reasons)
+  if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name }
+  const decision = c.decision
   if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
-  if (decision.kind !== 'members') return write(msg, q, d.nodata, prefix, limit, opts, outcome)
-  const pool = view.config
-  const hash = pool.policy === 'hash'
-  const st = selection.get(decision, hash)
-  let scope = 0
-  let clientHash = 0
-  if (hash) {
-    const k = clientKey(q, client)
-    clientHash = k.hash
-    scope = k.scope
-  }
-  // A CNAME owner has exactly one CNAME (RFC 2181 §10.1), whatever the pool says.
-  const answers = d.family === 'host' ? 1 : pool.answers
-  const chosen = select(decision, { policy: pool.policy, answers, cursor: st.cursor++, clientHash, balanceFactor: pool.hashBalanceFactor, load: st.load })
+  const chosen = c.members
+  if (chosen.length === 0) return write(msg, q, d.nodata, prefix, limit, opts, outcome)
+  // The scope tells a resolver for which clients it may cache this answer: only for an ECS client.
+  const scope = client?.source === 'ecs' ? c.scope : 0
   const t = plan.template
   const body = t.resolve(q.qlen)
   const qdEnd = 12 + q.qlen + 4
@@ -128,7 +132,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
     body.copy(out, at)
     at += body.length
     const owner = 0xc000 | pointerOffset(d.ownerKind, d.ownerValue, q.qlen)
-    const ttl = decision.ttl
+    const ttl = c.ttl
     for (const m of chosen) {
       out.writeUInt16BE(owner, at)
       out.writeUInt16BE(d.type, at + 2)
@@ -145,19 +149,12 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
 }
 
 /**
- * The client's subnet for hashing: the ECS address when the query carries one, else the
- * resolver's address; IPv4 to /24 and IPv6 to /56 at most. `scope` is the ECS scope to return.
+ * Who the answer is for: the ECS subnet when the query has one with a source prefix above 0 and
+ * geo.ecs is on (RFC 7871 §7.1.2: source 0 means "do not use my address"), else the resolver.
  */
-function clientKey (q: Query, client: string): { hash: number, scope: number } {
-  const ecs = q.ecsAddress
-  if (ecs !== undefined && q.ecsSource > 0) {
-    const bits = Math.min(q.ecsSource, q.ecsFamily === 1 ? 24 : 56)
-    const bytes = Buffer.alloc(q.ecsFamily === 1 ? 4 : 16)
-    ecs.copy(bytes, 0, 0, Math.ceil(bits / 8))
-    if (bits % 8 !== 0) bytes[Math.floor(bits / 8)] = (bytes[Math.floor(bits / 8)] as number) & (0xff << (8 - bits % 8))
-    return { hash: fnv1aBytes(bytes, Math.ceil(bits / 8)) ^ q.ecsFamily, scope: bits }
-  }
-  return { hash: subnetHash(client), scope: 0 }
+function clientOf (q: Query, peer: string, ecs: boolean): ClientAddress | undefined {
+  if (ecs && q.ecsAddress !== undefined && q.ecsSource > 0) return ClientAddress.fromEcs(q.ecsFamily, q.ecsSource, q.ecsAddress)
+  return ClientAddress.fromText(peer, 'peer')
 }
 
 function optLength (q: Query): number {
@@ -233,7 +230,7 @@ function writeOpt (out: Buffer, at: number, q: Query, extRcode: number, opts: Re
   out.writeUInt16BE(4 + ecs.length, at + 13)
   out.writeUInt16BE(q.ecsFamily, at + 15)
   out[at + 17] = q.ecsSource
-  out[at + 18] = scope // 0 unless the answer depended on the client's subnet (hash policy)
+  out[at + 18] = scope // 0 unless the answer depended on the client's subnet (geo, nearest, hash)
   ecs.copy(out, at + 19)
 }
 

@@ -15,7 +15,7 @@ export class DnsServing {
 
   constructor (snapshot: Snapshot) {
     this.#compiled = { config: snapshot.config, index: compileConfig(snapshot.config) }
-    this.#serving = { answers: this.#compiled.index, snapshot }
+    this.#serving = { answers: this.#compiled.index, snapshot, ecs: snapshot.config.geo.ecs }
   }
 
   /** What to answer from now; read once per query. */
@@ -29,7 +29,7 @@ export class DnsServing {
   /** A new snapshot: its config's answers are compiled here unless prepare() did it already. */
   publish (snapshot: Snapshot): void {
     if (snapshot.config !== this.#compiled.config) this.#compiled = { config: snapshot.config, index: compileConfig(snapshot.config) }
-    this.#serving = { answers: this.#compiled.index, snapshot }
+    this.#serving = { answers: this.#compiled.index, snapshot, ecs: snapshot.config.geo.ecs }
   }
 }
 

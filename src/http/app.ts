@@ -8,11 +8,14 @@
 import type { Server } from 'node:http'
 import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { HttpOptions, RouteConfig } from '../config/model.js'
+import { choose, dependsOnClient, type CandidateFilter, type Choice } from '../core/choose.js'
+import { ClientAddress } from '../core/client.js'
 import type { Snapshot } from '../core/core.js'
+import { distanceKm } from '../core/geo.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
-import { fnv1a, type LoadTracker, rotate, rotationStart, select, SelectionState, subnetHash } from '../core/select.js'
+import { fnv1a, SelectionState } from '../core/select.js'
 import type { Logger } from '../log.js'
-import { clientOf, parseCidrs, type Cidr } from './client-address.js'
+import { clientOf, parseCidrs, type Cidr, type HttpClient } from './client-address.js'
 import { cleanQuery, normalizePath, pathTail } from './location.js'
 import { RouteTable } from './route-table.js'
 import { guardWriteStalls } from './write-stall.js'
@@ -60,25 +63,21 @@ export const DEFAULT_LIMITS: ServerLimits = {
   bodyLimitBytes: 4_096,
 }
 
-/** What one snapshot fixes for a route: its pool, the pool's URL decision and selection state. */
+/** What one snapshot fixes for a route: its pool, whether the choice needs the client, and what is built per choice. */
 interface RouteState {
   readonly view: PoolView | undefined
-  readonly decision: FamilyDecision | undefined
-  readonly selection: { cursor: number, load: LoadTracker | undefined } | undefined
   /**
    * Whether the decision depends on who the client is: trusted proxies (X-Forwarded-*), IPv6
-   * matching, or the hash policy on the client's subnet. When not, the peer address is not read.
+   * matching, geo placement, or the hash policy on the client's subnet. When not, the peer
+   * address is not read.
    */
   readonly needsClient: boolean
-  /** Eligible members, by `https * 2 + ipv6`; each built on first use. */
-  readonly candidates: Array<Candidates | undefined>
-}
-
-/** The members a route may send one kind of request to, and what is built from them. */
-interface Candidates {
-  readonly members: MemberView[]
-  /** For the rotating policies: the redirect built for each starting member, on first use. */
-  readonly frames: Array<Frame | undefined>
+  /** Whether choose() needs the client's address (geo placement, hashing on the client). */
+  readonly needsAddress: boolean
+  /** The four candidate filters, by `https * 2 + ipv6`. */
+  readonly filters: readonly CandidateFilter[]
+  /** For the rotating policies: the redirect built per decision, filter and starting member, on first use. */
+  readonly frames: Map<FamilyDecision, Array<Array<Frame | undefined> | undefined>>
 }
 
 /**
@@ -101,7 +100,7 @@ interface Compiled {
 }
 
 /** The request headers the handler reads, taken in one pass over the raw header list. */
-interface Seen { hosts: number, host: string | undefined, xff: string | undefined, proto: string | undefined }
+interface Seen { hosts: number, host: string | undefined, xff: string | undefined, proto: string | undefined, forwarded: string | undefined }
 
 export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits }
@@ -157,15 +156,16 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const sameConfig = compiled !== undefined && compiled.snap.config === snap.config
     const routes = sameConfig ? (compiled as Compiled).routes : new RouteTable(snap.config.redirects)
     const trusted = sameConfig ? (compiled as Compiled).trusted : parseCidrs(snap.config.http.trustedProxies)
-    const states = snap.config.redirects.map((route): RouteState => {
+    const states = snap.config.redirects.map((route, index): RouteState => {
       const view = snap.byName.get(route.pool)
-      const decision = view?.url
+      const needsAddress = view !== undefined && (view.geo !== undefined || view.clientFallback || (dependsOnClient(view) && route.affinity === 'client'))
       return {
         view,
-        decision,
-        needsClient: trusted.length > 0 || route.matchFamily || (view?.config.policy === 'hash' && route.affinity === 'client'),
-        selection: decision === undefined ? undefined : selection.get(decision, view?.config.policy === 'hash'),
-        candidates: [],
+        needsClient: trusted.length > 0 || route.matchFamily || needsAddress,
+        needsAddress,
+        // Keys are unique per route: two routes to one pool may filter differently (allow_downgrade).
+        filters: [0, 1, 2, 3].map(slot => ({ key: index * 4 + slot, keep: (m: MemberView) => redirectable(m, route, slot >= 2, (slot & 1) === 1) === undefined })),
+        frames: new Map(),
       }
     })
     compiled = { snap, routes, trusted, states }
@@ -199,57 +199,39 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })
     if (match.kind === 'no-route') return void reply.code(404).send({ error: 'no redirect route for this path' })
     const route = match.route
-    const { view, decision, selection: sel, candidates: slots, needsClient } = states[match.index] as RouteState
-    const client = needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, trusted) : ANY_CLIENT
+    const state = states[match.index] as RouteState
+    const view = state.view
+    const client = state.needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, seen.forwarded, trusted) : ANY_CLIENT
     const v6 = client.address.includes(':')
-    let candidates: Candidates | undefined
-    if (decision !== undefined) {
-      const slot = (client.https ? 2 : 0) + (v6 ? 1 : 0)
-      candidates = slots[slot] ??= { members: eligibleFor(decision, route, client.https, v6, []), frames: [] }
-    }
     const mirrorlist = query !== undefined && query.includes('mirrorlist') && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
     // What every target URL ends with: the path under the route prefix and the kept query.
     const tail = pathTail(norm.path, route.path, route.keepQuery && !mirrorlist ? query : undefined)
 
+    let choice: Choice | undefined
     let frame: Frame | undefined
-    if (sel !== undefined && candidates !== undefined && candidates.members.length > 0) {
-      const members = candidates.members
-      const policy = view?.config.policy ?? 'round-robin'
-      const answers = 1 + route.alternates
-      const cursor = sel.cursor++
-      const start = rotationStart(members, policy, cursor)
-      if (start >= 0) {
-        frame = candidates.frames[start] ??= frameOf(rotate(members, start, answers < members.length ? answers : members.length))
-      } else {
-        frame = frameOf(select(members, {
-          policy,
-          answers,
-          cursor,
-          clientHash: route.affinity === 'path' ? fnv1a(norm.path) : subnetHash(client.address),
-          balanceFactor: view?.config.hashBalanceFactor ?? 1.25,
-          load: sel.load,
-        }))
+    if (view !== undefined) {
+      const slot = (client.https ? 2 : 0) + (v6 ? 1 : 0)
+      const address = state.needsAddress ? ClientAddress.fromText(client.address, client.source) : undefined
+      choice = choose(snap, view, 'url', address, selection, {
+        answers: 1 + route.alternates,
+        filter: state.filters[slot] as CandidateFilter,
+        ...(route.affinity === 'path' ? { hash: fnv1a(norm.path) } : {}),
+      })
+      if (choice.members.length > 0) {
+        if (choice.start >= 0) {
+          let byDecision = state.frames.get(choice.decision)
+          if (byDecision === undefined) state.frames.set(choice.decision, byDecision = [])
+          const frames = byDecision[slot] ??= []
+          frame = frames[choice.start] ??= frameOf(choice.members)
+        } else {
+          frame = frameOf(choice.members)
+        }
       }
     }
     const ordered = frame?.ordered ?? []
+    const decision = choice?.decision
 
-    if (mirrorlist) {
-      const excluded: Array<{ name: string, url: string | undefined, reason: string }> = []
-      if (decision !== undefined) eligibleFor(decision, route, client.https, v6, excluded)
-      for (const m of view?.members ?? []) {
-        if (m.config.url !== undefined && decision?.members.includes(m) !== true) excluded.push({ name: m.name, url: m.config.url, reason: m.why })
-      }
-      const chosen = ordered[0]
-      return void reply.code(200).header('cache-control', 'no-cache').send({
-        path: norm.path,
-        pool: route.pool,
-        served_by: decision?.servedBy ?? route.pool,
-        chosen: chosen === undefined ? null : { name: chosen.name, url: urlOf(chosen) + tail },
-        alternates: ordered.slice(1).map((m, i) => ({ name: m.name, url: urlOf(m) + tail, pri: i + 1 })),
-        excluded,
-        reasons: decision?.reasons ?? [],
-      })
-    }
+    if (mirrorlist) return void reply.code(200).header('cache-control', 'no-cache').send(mirrorList(snap, route, norm.path, tail, view, choice, ordered, client))
     const first = ordered[0]
     if (frame === undefined || first === undefined) {
       const pool = decision?.servedBy ?? route.pool
@@ -287,7 +269,7 @@ function linkOf (pieces: readonly string[], tail: string): string | undefined {
 }
 
 /** Stands for the client when the decision does not depend on it. */
-const ANY_CLIENT = { address: '', https: false } as const
+const ANY_CLIENT: HttpClient = { address: '', https: false, source: 'peer' }
 
 /** A URL member's base URL (ending in "/"); the members the handler sees all have one. */
 function urlOf (m: MemberView): string {
@@ -296,11 +278,13 @@ function urlOf (m: MemberView): string {
 
 /** One pass over the raw headers, so Node never builds `req.headers` for a redirect. */
 function readHeaders (raw: readonly string[]): Seen {
-  const seen: Seen = { hosts: 0, host: undefined, xff: undefined, proto: undefined }
+  const seen: Seen = { hosts: 0, host: undefined, xff: undefined, proto: undefined, forwarded: undefined }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     if (name.length === 4) {
       if (equalsLower(name, 'host')) { seen.hosts++; seen.host = raw[i + 1] }
+    } else if (name.length === 9) {
+      if (equalsLower(name, 'forwarded')) seen.forwarded = seen.forwarded === undefined ? raw[i + 1] : `${seen.forwarded},${raw[i + 1] as string}`
     } else if (name.length === 15) {
       if (equalsLower(name, 'x-forwarded-for')) seen.xff = seen.xff === undefined ? raw[i + 1] : `${seen.xff},${raw[i + 1] as string}`
     } else if (name.length === 17) {
@@ -344,21 +328,50 @@ function redirect (reply: FastifyReply, route: RouteConfig, location: string, li
 }
 
 /**
- * The members a request may be sent to: eligible (never down, drained, in maint or forced down,
- * even when the pool's DNS decision fails open), with an https URL for an https request unless the
- * route allows a downgrade, and with IPv6 for an IPv6 client when the route asks for it.
+ * Why a member of the chosen set may not take this request: an https request needs an https URL
+ * unless the route allows a downgrade; an IPv6 client needs IPv6 when the route asks for it.
+ * (Eligibility is the decision's: never down, drained, in maint or forced down.)
  */
-function eligibleFor (d: FamilyDecision, route: RouteConfig, https: boolean, v6: boolean,
-  excluded: Array<{ name: string, url: string | undefined, reason: string }>): MemberView[] {
-  const out: MemberView[] = []
-  for (const m of d.members) {
-    const url = m.config.url as string
-    if (!m.eligible) { excluded.push({ name: m.name, url, reason: m.why }); continue }
-    if (https && !route.allowDowngrade && !url.startsWith('https:')) { excluded.push({ name: m.name, url, reason: 'http only; the request came over https' }); continue }
-    if (route.matchFamily && v6 && !m.config.urlIpv6) { excluded.push({ name: m.name, url, reason: 'no IPv6; the client uses IPv6' }); continue }
-    out.push(m)
+function redirectable (m: MemberView, route: RouteConfig, https: boolean, v6: boolean): string | undefined {
+  if (!m.eligible) return m.why
+  if (https && !route.allowDowngrade && !(m.config.url as string).startsWith('https:')) return 'http only; the request came over https'
+  if (route.matchFamily && v6 && !m.config.urlIpv6) return 'no IPv6; the client uses IPv6'
+  return undefined
+}
+
+/** The `?mirrorlist` answer: the choice, the alternates, and every other member with why it was left out. */
+function mirrorList (snap: Snapshot, route: RouteConfig, path: string, tail: string, view: PoolView | undefined,
+  choice: Choice | undefined, ordered: readonly MemberView[], client: { address: string, https: boolean }): Record<string, unknown> {
+  const sites = new Map(snap.config.sites.map(s => [s.name, s]))
+  const loc = choice?.place?.hit?.location
+  const where = (m: MemberView): Record<string, unknown> => {
+    const site = m.config.site === undefined ? undefined : sites.get(m.config.site)
+    const km = loc?.lat !== undefined && loc.lon !== undefined && site?.lat !== undefined && site.lon !== undefined ? Math.round(distanceKm(loc.lat, loc.lon, site.lat, site.lon)) : undefined
+    return { site: m.config.site ?? null, country: site?.country ?? null, ...(km === undefined ? {} : { distance_km: km }) }
   }
-  return out
+  const v6 = client.address.includes(':')
+  const excluded: Array<Record<string, unknown>> = []
+  for (const m of view?.members ?? []) {
+    if (m.config.url === undefined || choice?.candidates.includes(m) === true) continue
+    const chosenSet = choice?.decision.members.includes(m) === true
+    const reason = chosenSet
+      ? redirectable(m, route, client.https, v6) ?? 'not chosen'
+      : !m.eligible ? m.why
+          : choice?.decision.site !== undefined && m.config.site !== choice.decision.site ? `site ${m.config.site ?? '?'}: the client's site is ${choice.decision.site}`
+            : choice?.decision.servedBy !== view?.name ? `served by fallback pool ${choice?.decision.servedBy ?? '?'}` : 'not chosen'
+    excluded.push({ name: m.name, url: m.config.url, ...where(m), reason })
+  }
+  const chosen = ordered[0]
+  return {
+    path,
+    pool: route.pool,
+    served_by: choice?.decision.servedBy ?? route.pool,
+    ...(choice?.place === undefined ? {} : { client: { address: client.address, location: loc ?? null, sites: choice.place.sites, by: choice.place.by } }),
+    chosen: chosen === undefined ? null : { name: chosen.name, url: urlOf(chosen) + tail, ...where(chosen) },
+    alternates: ordered.slice(1).map((m, i) => ({ name: m.name, url: urlOf(m) + tail, pri: i + 1, ...where(m) })),
+    excluded,
+    reasons: choice?.decision.reasons ?? [],
+  }
 }
 
 /** The Host header as a lowercase name without port or trailing dot; IP literals and junk → undefined. */
