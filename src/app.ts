@@ -17,6 +17,7 @@ import { DnsServer } from './dns/server.js'
 import { DnsServing } from './dns/serving.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
+import { GeoWatch } from './geo/watch.js'
 import type { Logger } from './log.js'
 import { createProbe } from './probes/index.js'
 
@@ -38,6 +39,7 @@ export class Gslb {
   readonly admin: AdminServer | undefined
   readonly http: RedirectServer | undefined
   readonly #serving: DnsServing
+  #geo: GeoWatch | undefined
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
@@ -78,6 +80,7 @@ export class Gslb {
   async start (): Promise<BoundAddress[]> {
     let bound: BoundAddress[]
     try {
+      await this.#useGeo(this.config)
       await this.core.start()
       bound = await this.dns.start()
       if (this.http !== undefined) bound.push(await this.http.start())
@@ -102,6 +105,7 @@ export class Gslb {
       // Compile first: an error here leaves everything as it was. The publish that applyConfig
       // triggers finds these answers already compiled for `next` and uses them.
       this.#serving.prepare(next)
+      await this.#useGeo(next)
       this.core.applyConfig(next)
       this.#log.info({ zones: next.zones.length, pools: next.pools.length }, 'configuration reloaded')
       return true
@@ -112,11 +116,35 @@ export class Gslb {
   }
 
   /**
+   * The database `config` names, watched for changes; the core uses each version it opens. The
+   * same file as now keeps its watch; another file is opened before the old one is let go.
+   */
+  async #useGeo (config: GslbConfig): Promise<void> {
+    const path = config.geo.databasePath
+    if (path === this.#geo?.path) return
+    const previous = this.#geo
+    if (path === undefined) {
+      this.#geo = undefined
+      this.core.setGeo(undefined)
+    } else {
+      const watch = new GeoWatch(path, this.#log.child({ mod: 'geo' }))
+      watch.on('loaded', db => this.core.setGeo(db.locator))
+      await watch.start()
+      this.#geo = watch
+    }
+    previous?.close()
+  }
+
+  /** The geo database's watch, when one is configured (tests wait on its events). */
+  get geo (): GeoWatch | undefined { return this.#geo }
+
+  /**
    * Stop: health checks end, listeners stop accepting, connections finish what they started
    * (docs/operations.md, "Stopping"); resolves at the latest just after shutdown.timeout.
    */
   async close (): Promise<void> {
     this.core.stop()
+    this.#geo?.close()
     const { timeoutMs, keepaliveGraceMs } = this.config.shutdown
     const http = { graceMs: keepaliveGraceMs, timeoutMs }
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])

@@ -21,6 +21,7 @@ export const ErrorCode = {
   REF: 'GSLB_E_REF',
   DUPLICATE_MEMBER: 'GSLB_E_DUPLICATE_MEMBER',
   STATE_FILE: 'GSLB_E_STATE_FILE',
+  GEO_DATABASE: 'GSLB_E_GEO_DATABASE',
   // Runtime errors (the admin API answers with these in `code`).
   STATE_WRITE: 'GSLB_E_STATE_WRITE',
   STATE_UNAVAILABLE: 'GSLB_E_STATE_UNAVAILABLE',

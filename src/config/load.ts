@@ -7,11 +7,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
-import type { DnsOptions, GslbConfig, ListenAddress, ShutdownOptions, ZoneConfig } from './model.js'
+import type { DnsOptions, GslbConfig, ListenAddress, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
 import { readGeoOptions } from './geo.js'
+import { openGeoDatabase } from '../geo/database.js'
 import { readHealth, readPools } from './pools.js'
 import { readSites } from './sites.js'
 import { readHttpOptions, readRedirects } from './redirects.js'
@@ -131,8 +132,26 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
       message: `no pool named "${ref.pool}" in ${shown} (defined: ${[...poolNames].join(', ') || 'none'})` })
   }
 
+  if (geo?.databasePath !== undefined) await checkGeoDatabase(src, top.get('geo'), geo.databasePath, pools)
   if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined) throw new ConfigError(issues)
   return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, logLevel })
+}
+
+/**
+ * The geo database must open and hold locations (City or Country), and a nearest pool needs
+ * coordinates (City). Opened here so `gslb check` and a reload refuse what a start would.
+ */
+async function checkGeoDatabase (src: Source, node: YNode, path: string, pools: readonly PoolConfig[]): Promise<void> {
+  const at = (src.map(node, 'geo', ['database', 'ecs'])?.get('database')) ?? node
+  try {
+    const db = await openGeoDatabase(path)
+    const nearest = pools.filter(p => p.policy === 'nearest').map(p => p.name)
+    if (!db.locator.hasCoordinates && nearest.length > 0) {
+      src.error(at, 'geo.database', ErrorCode.GEO_DATABASE, `${displayPath(path)} is a ${db.type} database, without coordinates: pool${nearest.length === 1 ? '' : 's'} ${nearest.join(', ')} (policy nearest) need${nearest.length === 1 ? 's' : ''} a City database`)
+    }
+  } catch (err) {
+    src.error(at, 'geo.database', ErrorCode.GEO_DATABASE, `${displayPath(path)}: ${(err as Error).message}`)
+  }
 }
 
 function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {

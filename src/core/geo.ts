@@ -117,6 +117,7 @@ export class GeoPlan {
     if (loc === undefined) return this.#default(hit, scope)
     if (this.kind === 'geo') {
       for (const key of mapKeys(loc)) {
+        if (key === 'default') break
         const list = this.#map.get(key)
         if (list !== undefined) return { list, sites: this.lists[list] as readonly string[], by: 'map', rule: key, hit, distancesKm: undefined, scope }
       }

@@ -17,7 +17,7 @@ export interface Stack {
 }
 
 /** `files` maps relative paths to contents; `gslb.yaml` defaults to listening on 127.0.0.1:0. */
-export async function writeConfig (files: Record<string, string>): Promise<string> {
+export async function writeConfig (files: Record<string, string | Buffer>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gslb-test-'))
   const all = { 'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\nzones: zones/\n', ...files }
   for (const [path, text] of Object.entries(all)) {
@@ -28,7 +28,7 @@ export async function writeConfig (files: Record<string, string>): Promise<strin
   return dir
 }
 
-export async function startStack (files: Record<string, string>): Promise<Stack> {
+export async function startStack (files: Record<string, string | Buffer>): Promise<Stack> {
   const dir = await writeConfig(files)
   return await startIn(dir)
 }
