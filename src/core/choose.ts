@@ -13,7 +13,7 @@ import type { FamilyKey, FamilyDecision, MemberView, PoolView } from './pool-vie
 import { familyOf } from './pool-view.js'
 import type { ClientAddress } from './client.js'
 import type { GeoLocator, Placement } from './geo.js'
-import { orderingOf, rotate, rotationStart, select, type SelectionState } from './select.js'
+import { orderingOf, rotate, rotationStart, select, type DecisionState, type SelectionState } from './select.js'
 
 /** What choose() needs of the snapshot. */
 export interface ChoiceContext {
@@ -34,6 +34,12 @@ export interface ChooseOptions {
   readonly filter?: CandidateFilter
   /** The hash policy's key when it is not the client's subnet (redirects with path affinity). */
   readonly hash?: number
+  /**
+   * geo and nearest: when the chosen site has fewer candidates than `answers`, go on with the
+   * eligible members of the client's next sites, in order (redirect alternates). DNS answers stay
+   * within the chosen site.
+   */
+  readonly spill?: boolean
 }
 
 export interface Choice {
@@ -86,7 +92,7 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
   const cursor = st.cursor++
   const start = rotationStart(candidates, ordering, cursor)
   if (start >= 0) {
-    const members = rotate(candidates, start, answers)
+    const members = spill(rotate(candidates, start, answers), wanted, opts, view, decision, place, st)
     if (explain !== undefined) select(candidates, { policy: ordering, answers, cursor, clientHash: 0, balanceFactor: 1, load: undefined }, explain)
     return { ...base, members, start, scope: clamp(scope, client) }
   }
@@ -100,7 +106,22 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
     load: st.load,
   }, explain)
   if (byClient && client !== undefined && client.hashScope > scope) scope = client.hashScope
-  return { ...base, members, start: -1, scope: clamp(scope, client) }
+  return { ...base, members: spill(members, wanted, opts, view, decision, place, st), start: -1, scope: clamp(scope, client) }
+}
+
+/** `members`, followed by the eligible members of the client's later sites when asked and short. */
+function spill (members: MemberView[], wanted: number, opts: ChooseOptions, view: PoolView, decision: FamilyDecision,
+  place: Placement | undefined, st: DecisionState): MemberView[] {
+  if (opts.spill !== true || place === undefined || members.length >= wanted || decision.site === undefined) return members
+  const key = opts.filter?.key ?? -1
+  let later = st.spilled.get(key)
+  if (later === undefined) {
+    const after = place.sites.slice(place.sites.indexOf(decision.site) + 1)
+    later = after.flatMap(site => view.members.filter(m => m.config.site === site && m.eligible && (opts.filter === undefined || opts.filter.keep(m))))
+      .filter(m => !decision.members.includes(m))
+    st.spilled.set(key, later)
+  }
+  return later.length === 0 ? members : [...members, ...later.slice(0, wanted - members.length)]
 }
 
 /** Whether a pool's answer depends on who asks: front ends build a client only then. */

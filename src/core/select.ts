@@ -48,6 +48,8 @@ export interface DecisionState {
   readonly load: LoadTracker | undefined
   /** Candidates after a front end's filter, by the filter's key (see choose.ts). */
   readonly filtered: Array<readonly MemberView[] | undefined>
+  /** Members of the client's later sites, by filter key (-1: none), for alternates past the chosen site. */
+  readonly spilled: Map<number, readonly MemberView[]>
 }
 
 /**
@@ -59,7 +61,7 @@ export class SelectionState {
   get (d: FamilyDecision, hash: boolean): DecisionState {
     let s = this.#state.get(d)
     if (s === undefined) {
-      s = { cursor: 0, load: hash ? new LoadTracker() : undefined, filtered: [] }
+      s = { cursor: 0, load: hash ? new LoadTracker() : undefined, filtered: [], spilled: new Map() }
       this.#state.set(d, s)
     }
     return s

@@ -215,6 +215,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       choice = choose(snap, view, 'url', address, selection, {
         answers: 1 + route.alternates,
         filter: state.filters[slot] as CandidateFilter,
+        spill: true,
         ...(route.affinity === 'path' ? { hash: fnv1a(norm.path) } : {}),
       })
       if (choice.members.length > 0) {

@@ -90,7 +90,7 @@ function nodeAddress (node: string): string {
   if (node.startsWith('[')) {
     const end = node.indexOf(']')
     const ip = end === -1 ? '' : node.slice(1, end)
-    return isIP(ip) === 6 ? normalise(ip) : ''
+    return isIP(ip) === 6 ? normalise(ip.toLowerCase()) : ''
   }
   const colon = node.indexOf(':')
   const ip = colon === -1 ? node : node.slice(0, colon)

@@ -2,7 +2,7 @@
 # Interop checks with real DNS tools against the bundled zones: dig, kdig, and an unbound resolver
 # that resolves example.test through a stub-zone pointing at gslb. Runs itself inside a private
 # network namespace (unshare --net) so that no tool can send a packet off this machine.
-# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound; root for unshare. Exit 1 on any failure.
+# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin; root for unshare. Exit 1 on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -25,23 +25,28 @@ expect() { # name command pattern
 }
 
 PORT=5300
-node "$root/dist/src/cli/main.js" serve -c "$root/gslb.yaml" --dns "127.0.0.1:$PORT" --log-level warn &
+node "$root/dist/src/cli/main.js" serve -c "$root/gslb.yaml" --dns "127.0.0.1:$PORT" --log-level error &
 pids+=($!)
 for _ in $(seq 50); do dig @127.0.0.1 -p $PORT +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
 
 D="dig @127.0.0.1 -p $PORT +norec +time=2 +tries=1"
 K="kdig @127.0.0.1 -p $PORT +norec +time=2 +retry=0"
 expect "dig A www"               "$D www.example.test A"                 "status: NOERROR.*|flags: qr aa"
-expect "dig A www from the pool" "$D +short www.example.test A"          "^127\.0\.0\.[123]$"
-expect "dig A via CNAME to pool" "$D +short dl.example.test A"           "^127\.0\.0\.[123]$"
+expect "dig A www from the pool" "$D +short www.example.test A"          "^127\.0\.1\.[12]$"
+expect "dig A via CNAME to pool" "$D +short dl.example.test A"           "^127\.0\.1\.[12]$"
 expect "dig NXDOMAIN + SOA"      "$D nope.example.test"                  "status: NXDOMAIN"
 expect "dig NODATA has SOA"      "$D www.example.test TXT"               "IN[[:space:]]+SOA"
 expect "dig referral AA=0"       "$D host.lab.example.test"              "flags: qr;"
 expect "dig REFUSED outside"     "$D www.example.org"                    "status: REFUSED"
 expect "dig TCP"                 "$D +tcp +short example.test MX"        "^10 mail\.example\.test\.$"
 expect "dig EDNS version 1"      "$D +edns=1 +noednsnegotiation www.example.test" "status: BADVERS"
-expect "dig ECS echo"            "$D +subnet=198.51.100.0/24 www.example.test" "CLIENT-SUBNET: 198\.51\.100\.0/24/0"
-expect "dig ECS IPv6 /56 echo"   "$D +subnet=2001:db8:0:100::/56 www.example.test" "CLIENT-SUBNET: 2001:db8:0:100::/56/0"
+expect "dig ECS echo, geo scope" "$D +subnet=198.51.100.0/24 www.example.test" "CLIENT-SUBNET: 198\.51\.100\.0/24/24"
+expect "dig ECS IPv6 /56 echo"   "$D +subnet=2001:db8:0:100::/56 www.example.test" "CLIENT-SUBNET: 2001:db8:0:100::/56/[1-9]"
+expect "dig ECS no geo: scope 0" "$D +subnet=198.51.100.0/24 example.test MX" "CLIENT-SUBNET: 198\.51\.100\.0/24/0"
+expect "dig geo: Frankfurt"      "$D +subnet=127.0.1.0/24 www.example.test" "www\.example\.test\..*A[[:space:]]+127\.0\.1\.[12]"
+expect "dig geo: New York"       "$D +subnet=127.0.2.0/24 www.example.test" "www\.example\.test\..*A[[:space:]]+127\.0\.2\.1"
+expect "dig geo: Tokyo, IPv6 ECS" "$D +subnet=2001:db8:3::/48 www.example.test" "www\.example\.test\..*A[[:space:]]+127\.0\.3\.1"
+expect "kdig geo: scope 24"      "$K +subnet=127.0.2.0/24 www.example.test" "127\.0\.2\.0/24/24"
 expect "dig 0x20 case kept"      "$D WwW.ExAmPlE.tEsT"                   "^WwW\.ExAmPlE\.tEsT\."
 expect "dig AXFR refused"        "$D +tcp example.test AXFR"             "Transfer failed|REFUSED"
 expect "kdig A"                  "$K www.example.test"                   "status: NOERROR"
@@ -49,6 +54,10 @@ expect "kdig TCP"                "$K +tcp mail.example.test AAAA"        "2001:d
 expect "kdig NSID ignored"       "$K +nsid www.example.test"             "status: NOERROR"
 expect "dig NOTIFY: NOTIMP"       "$D +opcode=notify example.test SOA"    "opcode: NOTIFY, status: NOTIMP"
 expect "kdig wildcard"           "$K a.b.apps.example.test"              "192\.0\.2\.80"
+
+# libmaxminddb's mmdblookup, an independent reader, reads the demo database gslb built.
+expect "mmdblookup demo db"      "mmdblookup --file $root/geo/demo-city.mmdb --ip 127.0.2.9 city names en" "New York"
+expect "mmdblookup IPv4-mapped"  "mmdblookup --file $root/geo/demo-city.mmdb --ip ::ffff:127.0.3.9 country iso_code" "JP"
 
 # unbound as a real resolver with a stub zone pointing at us.
 cat > "$tmp/unbound.conf" <<CONF
@@ -78,12 +87,44 @@ unbound -c "$tmp/unbound.conf" &
 pids+=($!)
 for _ in $(seq 50); do dig @127.0.0.1 -p 5399 +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
 R="dig @127.0.0.1 -p 5399 +time=3 +tries=1"
-expect "unbound A from the pool" "$R +short www.example.test"            "^127\.0\.0\.[123]$"
-expect "unbound CNAME chain"     "$R dl.example.test A"                  "www\.example\.test\..*IN[[:space:]]+A[[:space:]]+127\.0\.0\.[123]"
+expect "unbound A from the pool" "$R +short www.example.test"            "^127\.0\.1\.[12]$"
+expect "unbound CNAME chain"     "$R dl.example.test A"                  "www\.example\.test\..*IN[[:space:]]+A[[:space:]]+127\.0\.1\.[12]"
 expect "unbound MX"              "$R +short example.test MX"             "^10 mail\.example\.test\.$"
 expect "unbound NXDOMAIN"        "$R nope.example.test"                  "status: NXDOMAIN"
 expect "unbound wildcard"        "$R +short x.apps.example.test"         "^192\.0\.2\.80$"
 expect "unbound SRV"             "$R +short _sip._tcp.example.test SRV"  "^10 5 5060 mail\.example\.test\.$"
+
+# unbound with ECS (subnetcache): it sends each client's /24 to gslb and caches per scope, so
+# clients in different cities get different sites through one resolver.
+sed -e "s/5399/5398/g" -e 's/module-config: "iterator"/module-config: "subnetcache iterator"\n  send-client-subnet: 127.0.0.1\n  max-client-subnet-ipv4: 24/' \
+  -e "s#$tmp/unbound.pid#$tmp/unbound-ecs.pid#" "$tmp/unbound.conf" > "$tmp/unbound-ecs.conf"
+unbound -c "$tmp/unbound-ecs.conf" &
+pids+=($!)
+for _ in $(seq 50); do dig @127.0.0.1 -p 5398 +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
+E="dig @127.0.0.1 -p 5398 +time=3 +tries=1 +short"
+expect "unbound ECS: Frankfurt client" "$E -b 127.0.1.5 www.example.test" "^127\.0\.1\.[12]$"
+expect "unbound ECS: New York client"  "$E -b 127.0.2.5 www.example.test" "^127\.0\.2\.1$"
+expect "unbound ECS: Tokyo client"     "$E -b 127.0.3.5 www.example.test" "^127\.0\.3\.1$"
+expect "unbound ECS: cached per /24"   "$E -b 127.0.1.6 www.example.test" "^127\.0\.1\.[12]$"
+
+# A real GeoLite2-City database (not built by gslb), when CI fetched one: the same answers for
+# addresses it knows (GSLB_REAL_GEO_DB names the .mmdb file).
+if [ -n "${GSLB_REAL_GEO_DB:-}" ] && [ -f "$GSLB_REAL_GEO_DB" ]; then
+  sed -e "s#database: geo/demo-city.mmdb#database: $GSLB_REAL_GEO_DB#" -e "s#^zones: zones/#zones: $root/zones/#" \
+    -e "s#state_file: var/gslb-state.json#state_file: $tmp/real-state.json#" "$root/gslb.yaml" > "$tmp/real.yaml"
+  for a in 127.0.1.1 127.0.1.2 127.0.2.1 127.0.3.1; do node "$root/examples/backend.mjs" "$a" >/dev/null & pids+=($!); done
+  node "$root/dist/src/cli/main.js" serve -c "$tmp/real.yaml" --dns "127.0.0.1:5301" --http 127.0.0.1:8001 --admin 127.0.0.1:8082 --log-level error &
+  pids+=($!)
+  for _ in $(seq 100); do dig @127.0.0.1 -p 5301 +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
+  G="dig @127.0.0.1 -p 5301 +norec +time=2 +tries=1"
+  expect "real db: London → fra"      "$G +subnet=81.2.69.0/24 www.example.test"   "www\.example\.test\..*A[[:space:]]+127\.0\.1\.[12]"
+  expect "real db: US → nyc"          "$G +subnet=8.8.8.0/24 www.example.test"     "www\.example\.test\..*A[[:space:]]+127\.0\.2\.1"
+  expect "real db: Japan → tok"       "$G +subnet=1.0.16.0/24 www.example.test"    "www\.example\.test\..*A[[:space:]]+127\.0\.3\.1"
+  expect "real db: scope ≤ source"    "$G +subnet=81.2.69.0/24 www.example.test"   "CLIENT-SUBNET: 81\.2\.69\.0/24/(1?[0-9]|2[0-4])$"
+  expect "real db: redirect by XFF"   "curl -s -o /dev/null -w '%{redirect_url}' -H 'Host: dl.example.test' -H 'X-Forwarded-For: 1.0.16.1' http://127.0.0.1:8001/pub/x" "^http://127\.0\.3\.1:8080/pub/x$"
+else
+  echo "skip real GeoLite2 database checks (GSLB_REAL_GEO_DB not set)"
+fi
 
 echo
 if [ "$fails" -gt 0 ]; then echo "interop: $fails failed"; exit 1; fi
