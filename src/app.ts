@@ -11,6 +11,7 @@ import type { GslbConfig } from './config/model.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
 import type { AdminStore } from './core/admin-state.js'
 import { FileAdminStore } from './core/admin-file-store.js'
+import { MemoryAdminStore } from './core/admin-memory-store.js'
 import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
 import { DnsServer } from './dns/server.js'
@@ -18,6 +19,7 @@ import { DnsServing } from './dns/serving.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
+import { explain, type DnsExplain, type ExplainQuery, type HttpExplain } from './explain/explain.js'
 import type { Logger } from './log.js'
 import { createProbe } from './probes/index.js'
 
@@ -26,6 +28,8 @@ export interface AppOptions extends LoadOptions {
   readonly probeFor?: CoreOptions['probeFor']
   /** Where admin state is kept. @default the state file, health.state_file */
   readonly adminStore?: (config: GslbConfig, log: Logger) => AdminStore
+  /** Run no checks and keep no admin state: every member up (gslb explain --offline). */
+  readonly offline?: boolean
 }
 
 /** The state file named by `health.state_file`, relative to the configuration file. */
@@ -53,16 +57,28 @@ export class Gslb {
     this.core = new GslbCore(config, {
       clock,
       log: log.child({ mod: 'core' }),
-      admin: options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
+      admin: options.offline === true ? new MemoryAdminStore() : options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
       probeFor: options.probeFor ?? createProbe,
+      assumeUp: options.offline === true,
     })
     this.#serving = new DnsServing(this.core.snapshot)
     this.core.onPublish(s => this.#serving.publish(s))
     this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }))
-    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }))
     this.http = config.httpListen === undefined
       ? undefined
       : new RedirectServer({ snapshot: () => this.core.snapshot, http: config.http, log: log.child({ mod: 'http' }) }, config.httpListen, log.child({ mod: 'http' }))
+    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), q => this.explain(q))
+  }
+
+  /**
+   * A configuration evaluated without serving: every member up, no admin state, the geo database
+   * open, no listeners. `gslb explain --offline` asks it what a client would get.
+   */
+  static async offline (file: string, log: Logger, options: LoadOptions = {}): Promise<Gslb> {
+    const app = await Gslb.load(file, log, { ...options, offline: true })
+    await app.#useGeo(app.config)
+    await app.core.start()
+    return app
   }
 
   /** Load and compile; throws ConfigError with every problem found. */
@@ -72,6 +88,11 @@ export class Gslb {
   }
 
   get config (): GslbConfig { return this.core.config }
+
+  /** Why a client gets its answer or redirect, from these front ends and this snapshot (gslb explain). */
+  async explain (q: ExplainQuery): Promise<DnsExplain | HttpExplain> {
+    return await explain({ snapshot: () => this.core.snapshot, dns: this.dns, http: this.http?.app }, q)
+  }
 
   /**
    * Load admin state, run the first round of health checks (bounded by health.startup_wait), then

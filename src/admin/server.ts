@@ -6,6 +6,8 @@
  *   GET  /v1/ready                       200 once the first round of checks is done, else 503
  *   GET  /v1/pools                       pools, members (health + admin) and per-family decisions
  *   PUT  /v1/members/:pool/:member/admin {state, force, expires, note}
+ *   GET  /v1/explain?name=&type=&client=&ecs=   why a DNS client gets its answer (gslb explain)
+ *   GET  /v1/explain?url=&client=               why an HTTP client gets its redirect
  *
  * Errors answer `{error, code}` with a code from docs/errors.md: 400 GSLB_E_BAD_REQUEST, 404
  * GSLB_E_NO_MEMBER, 500 GSLB_E_STATE_WRITE (the change could not be kept, and was not applied),
@@ -18,6 +20,7 @@ import type { AdminState, Force } from '../core/admin-state.js'
 import type { GslbCore } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
 import { ErrorCode, GslbError } from '../errors.js'
+import type { ExplainQuery } from '../explain/explain.js'
 import { hostPort, type BoundAddress } from '../net/address.js'
 import { closeGracefully, trackConnections, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
@@ -33,7 +36,10 @@ function fail (reply: FastifyReply, code: ErrorCode, message: string): FastifyRe
   return reply.code(STATUS_OF[code] ?? 500).send({ error: message, code })
 }
 
-export function buildAdminApp (core: GslbCore): FastifyInstance {
+/** Answers `gslb explain` queries (src/explain/explain.ts, bound to the running front ends). */
+export type Explainer = (q: ExplainQuery) => Promise<unknown>
+
+export function buildAdminApp (core: GslbCore, explain?: Explainer): FastifyInstance {
   const f = Fastify({ logger: false, bodyLimit: 4096, connectionTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 })
   // Fastify's own 4xx (schema validation, bad JSON, body too large) in the same {error, code} shape.
   f.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
@@ -50,6 +56,18 @@ export function buildAdminApp (core: GslbCore): FastifyInstance {
     const s = core.snapshot
     const member = (m: MemberView): Record<string, unknown> => memberJson(m, core)
     return { version: s.version, published_at: new Date(s.publishedAt).toISOString(), ready: s.ready, pools: s.pools.map(p => poolJson(p, member)) }
+  })
+
+  f.get<{ Querystring: { name?: string, type?: string, url?: string, client?: string, ecs?: string } }>('/v1/explain', async (req, reply) => {
+    if (explain === undefined) return fail(reply, ErrorCode.BAD_REQUEST, 'explain is not available here')
+    const q = req.query
+    if (q.client === undefined) return fail(reply, ErrorCode.BAD_REQUEST, 'client is required: the resolver (DNS) or peer (HTTP) address')
+    try {
+      return await explain({ client: q.client, ...(q.name === undefined ? {} : { name: q.name }), ...(q.type === undefined ? {} : { type: q.type }), ...(q.url === undefined ? {} : { url: q.url }), ...(q.ecs === undefined ? {} : { ecs: q.ecs }) })
+    } catch (err) {
+      if (err instanceof GslbError) return fail(reply, err.code, err.message)
+      throw err
+    }
   })
 
   f.put<{ Params: { pool: string, member: string }, Body: { state?: AdminState, force?: Force | 'none', expires?: string, note?: string } }>(
@@ -140,8 +158,8 @@ export class AdminServer {
   readonly #listen: ListenAddress
   readonly #log: Logger
 
-  constructor (core: GslbCore, listen: ListenAddress, log: Logger) {
-    this.#app = buildAdminApp(core)
+  constructor (core: GslbCore, listen: ListenAddress, log: Logger, explain?: Explainer) {
+    this.#app = buildAdminApp(core, explain)
     trackConnections(this.#app.server)
     this.#listen = listen
     this.#log = log

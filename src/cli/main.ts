@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `gslb` command line: serve, check. Exit codes: 0 ok, 1 configuration or runtime error, 2 usage.
+ * `gslb` command line: serve, check, admin, explain. Exit codes: 0 ok, 1 configuration or
+ * runtime error, 2 usage.
  */
 import { parseArgs } from 'node:util'
 import { admin } from './admin.js'
 import { check } from './check.js'
+import { explainCommand } from './explain.js'
 import { serve } from './serve.js'
 
 const USAGE = `Usage: gslb <command> [options]
@@ -15,6 +17,9 @@ Commands:
   admin   Show or change member state on a running server:
             admin status
             admin drain|maint|ready|force-up|force-down|unforce POOL/MEMBER [--for 30m] [--note TEXT]
+  explain Why a client gets its answer (asks the running server; --offline evaluates -c FILE):
+            explain NAME [TYPE] --client IP [--ecs CIDR] [--json]
+            explain --url URL --client IP [--json]
 
 Options:
   -c, --config FILE    configuration file (default: gslb.yaml)
@@ -40,6 +45,11 @@ async function main (argv: string[]): Promise<number> {
         http: { type: 'string' },
         for: { type: 'string' },
         note: { type: 'string' },
+        client: { type: 'string' },
+        ecs: { type: 'string' },
+        url: { type: 'string' },
+        json: { type: 'boolean' },
+        offline: { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -66,6 +76,11 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'check':
       return await check(common)
+    case 'explain':
+      return await explainCommand({
+        config: values.config, admin: values.admin, args: positionals.slice(1), client: values.client, ecs: values.ecs, url: values.url,
+        json: values.json === true, offline: values.offline === true,
+      })
     case 'admin':
       return await admin({ config: values.config, admin: values.admin, args: positionals.slice(1), duration: values.for, note: values.note })
     default:

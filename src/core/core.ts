@@ -42,6 +42,8 @@ export interface CoreOptions {
   readonly probeFor: (check: CheckConfig) => Probe
   /** Where admin state is kept (the state file, or the primary process's for --workers). @default none kept: in memory */
   readonly admin?: AdminStore
+  /** Run no checks and take every member as up: `gslb explain --offline` evaluates a configuration this way. */
+  readonly assumeUp?: boolean
 }
 
 export class GslbCore {
@@ -83,6 +85,11 @@ export class GslbCore {
   async start (): Promise<boolean> {
     await this.admin.load()
     this.#reportUnknownAdminKeys()
+    if (this.#opts.assumeUp === true) {
+      this.#ready = true
+      this.#publishNow()
+      return true
+    }
     this.monitor.setTargets(targetsOf(this.#config))
     this.#publishNow()
     const complete = await this.monitor.waitFirstRound(this.#config.health.startupWaitMs)
@@ -95,7 +102,7 @@ export class GslbCore {
   /** Switch to a new configuration: targets that remain keep their state; publish at once. */
   applyConfig (config: GslbConfig): void {
     this.#config = config
-    this.monitor.setTargets(targetsOf(config))
+    if (this.#opts.assumeUp !== true) this.monitor.setTargets(targetsOf(config))
     this.#reportUnknownAdminKeys()
     this.#publishNow()
   }
@@ -182,8 +189,8 @@ export class GslbCore {
         const t = spec === undefined ? undefined : this.monitor.get(spec.key)
         const agent = t?.reported.agentState
         return memberView(pool, m, {
-          health: check === undefined ? 'up' : t?.health.status ?? 'unknown',
-          healthReason: check === undefined ? 'no check configured' : t?.health.reason ?? 'no check result yet',
+          health: check === undefined || this.#opts.assumeUp === true ? 'up' : t?.health.status ?? 'unknown',
+          healthReason: check === undefined ? 'no check configured' : this.#opts.assumeUp === true ? 'offline: taken as up' : t?.health.reason ?? 'no check result yet',
           checkKey: spec?.key,
           reportedWeight: t?.reported.weight,
           agentState: agent,

@@ -26,6 +26,7 @@ export interface ExplainSink {
   client?: ClientAddress | undefined
   choice?: Choice
   pool?: string
+  family?: 4 | 6 | 'host'
 }
 
 export interface ResponderOptions {
@@ -104,7 +105,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
   if (view === undefined) return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
   const client = dependsOnClient(view) || explain !== undefined ? clientOf(q, peer, serving.ecs) : undefined
   const c = choose(serving.snapshot, view, d.family, client, selection, {}, explain?.reasons)
-  if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name }
+  if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name; explain.family = d.family }
   const decision = c.decision
   if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
   const chosen = c.members

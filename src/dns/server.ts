@@ -14,7 +14,7 @@ import { clientPrefix, hostPort, type BoundAddress } from '../net/address.js'
 import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
 import { SelectionState } from '../core/select.js'
-import { respond, servfail, type ResponderOptions, type Serving } from './responder.js'
+import { respond, servfail, type ExplainSink, type ResponderOptions, type Serving } from './responder.js'
 import { TcpTable } from './tcp-table.js'
 
 export interface ServingSource {
@@ -94,6 +94,14 @@ export class DnsServer {
     for (const c of this.#conns) c.finish()
     await closed
     clearTimeout(hard)
+  }
+
+  /**
+   * Answer `msg` as if `client` had sent it over UDP, collecting why into `sink` (gslb explain).
+   * Uses this server's own rotation state; counts nothing.
+   */
+  explain (msg: Buffer, client: string, sink: ExplainSink): Buffer | undefined {
+    return respond(msg, false, this.#source.get(), this.#responder, undefined, client, this.#selection, sink)
   }
 
   /** Answer one message; never throws. */

@@ -353,7 +353,7 @@ function mirrorList (snap: Snapshot, route: RouteConfig, path: string, tail: str
   const v6 = client.address.includes(':')
   const excluded: Array<Record<string, unknown>> = []
   for (const m of view?.members ?? []) {
-    if (m.config.url === undefined || choice?.candidates.includes(m) === true) continue
+    if (m.config.url === undefined || choice?.candidates.includes(m) === true || ordered.includes(m)) continue
     const chosenSet = choice?.decision.members.includes(m) === true
     const reason = chosenSet
       ? redirectable(m, route, client.https, v6) ?? 'not chosen'
