@@ -40,7 +40,9 @@ describe('documentation examples load', async () => {
     sets.forEach((files, i) => {
       test(`${doc} example ${i + 1} (${Object.keys(files).join(', ')})`, async () => {
         const hasZone = Object.keys(files).some(f => f.startsWith('zones/'))
-        const dir = await writeConfig({ ...(hasZone ? {} : { 'zones/default.yaml': DEFAULT_ZONE }), ...files })
+        // An example naming the demo geo database gets a copy of it where it says.
+        const geo = Object.values(files).some(t => t.includes('geo/demo-city.mmdb')) ? { 'geo/demo-city.mmdb': await readFile(join(ROOT, 'geo', 'demo-city.mmdb')) } : {}
+        const dir = await writeConfig({ ...(hasZone ? {} : { 'zones/default.yaml': DEFAULT_ZONE }), ...geo, ...files })
         try {
           await loadConfig(join(dir, 'gslb.yaml'))
         } finally {

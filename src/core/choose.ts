@@ -61,7 +61,7 @@ export interface Choice {
 }
 
 export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, client: ClientAddress | undefined,
-  state: SelectionState, opts: ChooseOptions = {}, explain?: string[]): Choice {
+  state: SelectionState, opts: ChooseOptions = NO_OPTIONS, explain?: string[]): Choice {
   let decision = familyOf(view, family)
   let place: Placement | undefined
   let scope = 0
@@ -77,7 +77,7 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
     if (fb?.geo !== undefined) {
       explain?.push(...decision.reasons.slice(0, decision.reasons.indexOf(`on_insufficient: fallback to pool ${fb.name}`) + 1))
       const inner = choose(ctx, fb, family, client, state, opts, explain)
-      return { ...inner, ttl: Math.min(inner.ttl, view.config.degradedTtl), scope: Math.max(scope, inner.scope) }
+      return { decision: inner.decision, pool: inner.pool, candidates: inner.candidates, members: inner.members, start: inner.start, ttl: Math.min(inner.ttl, view.config.degradedTtl), scope: Math.max(scope, inner.scope), place: inner.place }
     }
   }
   explain?.push(...decision.reasons)
@@ -85,34 +85,38 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
   const ordering = orderingOf(pool.config)
   const st = state.get(decision, ordering === 'hash')
   const candidates = opts.filter === undefined ? decision.members : st.filtered[opts.filter.key] ??= decision.members.filter(opts.filter.keep)
-  const base = { decision, pool, candidates, ttl: decision.ttl, place }
-  if (candidates.length === 0) return { ...base, members: [], start: -1, scope: clamp(scope, client) }
+  // One object literal of one shape per call: a spread here cost more than the whole choice.
+  if (candidates.length === 0) return { decision, pool, candidates, members: NONE, start: -1, ttl: decision.ttl, scope: clamp(scope, client), place }
   const wanted = opts.answers ?? (family === 'host' ? 1 : pool.config.answers)
   const answers = wanted < candidates.length ? wanted : candidates.length
   const cursor = st.cursor++
   const start = rotationStart(candidates, ordering, cursor)
+  let members: MemberView[]
   if (start >= 0) {
-    const members = spill(rotate(candidates, start, answers), wanted, opts, view, decision, place, st)
+    members = rotate(candidates, start, answers)
     if (explain !== undefined) select(candidates, { policy: ordering, answers, cursor, clientHash: 0, balanceFactor: 1, load: undefined }, explain)
-    return { ...base, members, start, scope: clamp(scope, client) }
+  } else {
+    members = select(candidates, {
+      policy: ordering,
+      answers,
+      cursor,
+      clientHash: opts.hash ?? client?.subnetHash ?? 0,
+      balanceFactor: pool.config.hashBalanceFactor,
+      load: st.load,
+    }, explain)
+    if (opts.hash === undefined && client !== undefined && client.hashScope > scope) scope = client.hashScope
   }
-  const byClient = opts.hash === undefined
-  const members = select(candidates, {
-    policy: ordering,
-    answers,
-    cursor,
-    clientHash: opts.hash ?? client?.subnetHash ?? 0,
-    balanceFactor: pool.config.hashBalanceFactor,
-    load: st.load,
-  }, explain)
-  if (byClient && client !== undefined && client.hashScope > scope) scope = client.hashScope
-  return { ...base, members: spill(members, wanted, opts, view, decision, place, st), start: -1, scope: clamp(scope, client) }
+  if (opts.spill === true) members = spill(members, wanted, opts, view, decision, place, st)
+  return { decision, pool, candidates, members, start, ttl: decision.ttl, scope: clamp(scope, client), place }
 }
+
+const NONE: readonly MemberView[] = Object.freeze([])
+const NO_OPTIONS: ChooseOptions = Object.freeze({})
 
 /** `members`, followed by the eligible members of the client's later sites when asked and short. */
 function spill (members: MemberView[], wanted: number, opts: ChooseOptions, view: PoolView, decision: FamilyDecision,
   place: Placement | undefined, st: DecisionState): MemberView[] {
-  if (opts.spill !== true || place === undefined || members.length >= wanted || decision.site === undefined) return members
+  if (place === undefined || members.length >= wanted || decision.site === undefined) return members
   const key = opts.filter?.key ?? -1
   let later = st.spilled.get(key)
   if (later === undefined) {

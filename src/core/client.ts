@@ -1,11 +1,12 @@
 /**
  * The client a decision is for, as a front end saw it: an address (possibly only a prefix of it,
  * for an EDNS Client Subnet), and where it came from. Built only for pools whose answer depends on
- * the client (geo, nearest, hash). Derived keys are computed once and kept.
+ * the client (geo, nearest, hash), once per query: an IPv4 client is a number until something asks
+ * for its bytes or text, so the common case (an ECS /24 whose placement is cached) allocates one
+ * small object. Derived keys are computed once and kept.
  */
 import { isIPv4, isIPv6 } from 'node:net'
 import { bytesToIp, ipToBytes } from './wire-bytes.js'
-import { fnv1aBytes } from './select.js'
 
 /** Where the address came from: the ECS option, a trusted proxy's header, or the connection's peer. */
 export type ClientSource = 'ecs' | 'forwarded' | 'peer'
@@ -13,38 +14,62 @@ export type ClientSource = 'ecs' | 'forwarded' | 'peer'
 /** Hashing and RRL-style granularity: a client network is an IPv4 /24 or an IPv6 /56. */
 export const HASH_BITS = { 4: 24, 6: 56 } as const
 
+const TWO_32 = 4294967296
+
 export class ClientAddress {
   readonly family: 4 | 6
-  /** 4 or 16 bytes; bits past `bits` are zero. */
-  readonly bytes: Buffer
   /** How many leading bits are known: the ECS source prefix length, else 32 or 128. */
   readonly bits: number
   readonly source: ClientSource
+  /** IPv4: the address (bits past `bits` zero) as an unsigned 32-bit number. */
+  readonly #v4: number
+  #bytes: Buffer | undefined
   #text: string | undefined
-  #lookupKey: string | undefined
+  #lookupKey: number | string | undefined
   #hash: number | undefined
 
-  constructor (family: 4 | 6, bytes: Buffer, bits: number, source: ClientSource) {
+  private constructor (family: 4 | 6, bits: number, source: ClientSource, v4: number, bytes: Buffer | undefined) {
     this.family = family
-    this.bytes = bytes
     this.bits = bits
     this.source = source
+    this.#v4 = v4
+    this.#bytes = bytes
   }
 
   /** From an address as text (IPv4-mapped IPv6 counts as IPv4); undefined when it is not one. */
   static fromText (text: string, source: ClientSource): ClientAddress | undefined {
     const t = text.startsWith('::ffff:') && isIPv4(text.slice(7)) ? text.slice(7) : text
-    if (isIPv4(t)) return new ClientAddress(4, ipToBytes(t), 32, source)
-    if (isIPv6(t) && !t.includes('%')) return new ClientAddress(6, ipToBytes(t), 128, source)
+    if (isIPv4(t)) {
+      const b = ipToBytes(t)
+      return new ClientAddress(4, 32, source, b.readUInt32BE(0), b)
+    }
+    if (isIPv6(t) && !t.includes('%')) return new ClientAddress(6, 128, source, 0, ipToBytes(t))
     return undefined
   }
 
-  /** From an ECS option: family 1 or 2, the source prefix length and its address bytes (already masked). */
-  static fromEcs (ecsFamily: number, sourceBits: number, address: Uint8Array): ClientAddress {
-    const family = ecsFamily === 1 ? 4 : 6
-    const bytes = Buffer.alloc(family === 4 ? 4 : 16)
-    bytes.set(address.subarray(0, bytes.length))
-    return new ClientAddress(family, bytes, sourceBits, 'ecs')
+  /**
+   * From an ECS option: family 1 or 2, the source prefix length, and its address bytes at
+   * `at` in `msg` (ceil(bits / 8) of them, already checked to be masked by the parser).
+   */
+  static fromEcs (ecsFamily: number, sourceBits: number, msg: Uint8Array, at = 0): ClientAddress {
+    const n = Math.ceil(sourceBits / 8)
+    if (ecsFamily === 1) {
+      let v = 0
+      for (let i = 0; i < 4; i++) v = v * 256 + (i < n ? msg[at + i] as number : 0)
+      return new ClientAddress(4, sourceBits, 'ecs', v, undefined)
+    }
+    const bytes = Buffer.alloc(16)
+    for (let i = 0; i < n && i < 16; i++) bytes[i] = msg[at + i] as number
+    return new ClientAddress(6, sourceBits, 'ecs', 0, bytes)
+  }
+
+  /** 4 or 16 bytes; bits past `bits` are zero. */
+  get bytes (): Buffer {
+    if (this.#bytes === undefined) {
+      this.#bytes = Buffer.alloc(4)
+      this.#bytes.writeUInt32BE(this.#v4, 0)
+    }
+    return this.#bytes
   }
 
   /** The address (for a prefix, its network address). */
@@ -52,25 +77,28 @@ export class ClientAddress {
 
   /** `address/bits` when only a prefix is known, else the address. */
   get display (): string {
-    return this.bits === this.bytes.length * 8 ? this.text : `${this.text}/${this.bits}`
+    return this.bits === (this.family === 4 ? 32 : 128) ? this.text : `${this.text}/${this.bits}`
   }
 
-  /** The known bits as a string key: two clients with the same key get the same geo answer. */
-  get lookupKey (): string {
-    return this.#lookupKey ??= `${this.family}${this.bits}:${this.bytes.toString('latin1', 0, Math.ceil(this.bits / 8))}`
+  /** The known bits as a key: two clients with the same key get the same geo answer. A number for IPv4. */
+  get lookupKey (): number | string {
+    if (this.#lookupKey !== undefined) return this.#lookupKey
+    return (this.#lookupKey = this.family === 4
+      ? this.bits * TWO_32 + this.#v4
+      : `${this.bits}:${this.bytes.toString('latin1', 0, Math.ceil(this.bits / 8))}`)
   }
 
-  /** The hash policy's key: the client's /24 or /56 (or the shorter ECS prefix). */
+  /** The hash policy's key: the client's /24 or /56 (or the shorter ECS prefix), FNV-1a over its bytes. */
   get subnetHash (): number {
     if (this.#hash !== undefined) return this.#hash
     const bits = Math.min(this.bits, HASH_BITS[this.family])
     const n = Math.ceil(bits / 8)
-    let h = fnv1aBytes(this.bytes, n)
-    if (bits % 8 !== 0) {
-      // A prefix ending inside a byte: hash the masked byte instead of the raw one.
-      const masked = Buffer.from(this.bytes.subarray(0, n))
-      masked[n - 1] = (masked[n - 1] as number) & (0xff << (8 - bits % 8))
-      h = fnv1aBytes(masked, n)
+    let h = 0x811c9dc5
+    for (let i = 0; i < n; i++) {
+      let b = this.family === 4 ? (this.#v4 >>> (24 - 8 * i)) & 0xff : this.bytes[i] as number
+      if (i === n - 1 && bits % 8 !== 0) b &= 0xff << (8 - bits % 8) // a prefix ending inside a byte
+      h ^= b
+      h = Math.imul(h, 0x01000193)
     }
     return (this.#hash = (h ^ this.family) >>> 0)
   }

@@ -230,7 +230,7 @@ export class GslbCore {
         v6: decide(p.name, 6),
         host: decide(p.name, 'host'),
         url: decide(p.name, 'url'),
-        geo: plan === undefined ? undefined : Object.freeze({ plan, decision: (list: number, family: FamilyKey) => decide(p.name, family, list) }),
+        geo: plan === undefined ? undefined : Object.freeze({ plan, decision: listDecisions((family, list) => decide(p.name, family, list)) }),
         clientFallback: clientFallback(p),
       })
     })
@@ -286,6 +286,19 @@ export class GslbCore {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * A geo pool's decision per site list and family, memoised in arrays indexed by list and family
+ * (a query looks two up, no string keys). Filled on first use, for this snapshot only.
+ */
+function listDecisions (decide: (family: FamilyKey, list: number) => FamilyDecision): (list: number, family: FamilyKey) => FamilyDecision {
+  const memo: Array<Array<FamilyDecision | undefined> | undefined> = []
+  return (list, family) => {
+    const f = family === 4 ? 0 : family === 6 ? 1 : family === 'host' ? 2 : 3
+    const row = memo[list] ??= []
+    return row[f] ??= decide(family, list)
+  }
+}
 
 const FAMILIES: readonly FamilyKey[] = [4, 6, 'host', 'url']
 const FAMILY_LABEL: Record<string, string> = { 4: 'IPv4', 6: 'IPv6', host: 'CNAME', url: 'redirects' }

@@ -76,7 +76,7 @@ export class GeoPlan {
   readonly #limit: number
   /** The list used without a database, a record or a map entry: `default`, else every site in member order. */
   readonly #fallback: number
-  #cache = new Map<string, Placement>()
+  #cache = new Map<number | string, Placement>()
   #cacheFor: GeoLocator | undefined
 
   constructor (pool: PoolConfig, sites: ReadonlyMap<string, SiteConfig>) {
@@ -98,7 +98,7 @@ export class GeoPlan {
     let p = this.#cache.get(key)
     if (p === undefined) {
       p = this.#compute(client, locator)
-      if (this.#cache.size >= PLACEMENT_CACHE) this.#cache.delete(this.#cache.keys().next().value as string)
+      if (this.#cache.size >= PLACEMENT_CACHE) this.#cache.delete(this.#cache.keys().next().value as number | string)
       this.#cache.set(key, p)
     }
     return p

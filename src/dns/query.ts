@@ -32,10 +32,11 @@ export class Query {
   ednsVersion = 0
   udpSize = 512
   dnssecOk = false
-  /** ECS option as received (family, source, address); echoed with scope 0. */
+  /** ECS option as received: family, source prefix length, and where its address bytes are in the message (-1: no ECS). */
   ecsFamily = 0
   ecsSource = 0
-  ecsAddress: Buffer | undefined = undefined
+  ecsAt = -1
+  ecsLength = 0
 }
 
 const scratch = Buffer.alloc(256)
@@ -118,7 +119,7 @@ function skipRecord (msg: Buffer, start: number, optAllowed: boolean, q: Query):
 
 /** RFC 7871 §6: reject anything malformed (FORMERR), keep the option to echo. */
 function readEcs (msg: Buffer, at: number, olen: number, q: Query): boolean {
-  if (olen < 4 || q.ecsAddress !== undefined) return false
+  if (olen < 4 || q.ecsAt !== -1) return false
   const family = msg.readUInt16BE(at)
   const source = msg[at + 2] as number
   const scope = msg[at + 3] as number
@@ -132,7 +133,8 @@ function readEcs (msg: Buffer, at: number, olen: number, q: Query): boolean {
   }
   q.ecsFamily = family
   q.ecsSource = source
-  q.ecsAddress = Buffer.from(msg.subarray(at + 4, at + 4 + bytes))
+  q.ecsAt = at + 4
+  q.ecsLength = bytes
   return true
 }
 

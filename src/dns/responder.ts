@@ -103,7 +103,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
   const d = plan.dynamic as NonNullable<Plan['dynamic']>
   const view = serving.snapshot.pools[d.pool]
   if (view === undefined) return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
-  const client = dependsOnClient(view) || explain !== undefined ? clientOf(q, peer, serving.ecs) : undefined
+  const client = dependsOnClient(view) || explain !== undefined ? clientOf(msg, q, peer, serving.ecs) : undefined
   const c = choose(serving.snapshot, view, d.family, client, selection, {}, explain?.reasons)
   if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name; explain.family = d.family }
   const decision = c.decision
@@ -144,7 +144,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
       at += 12 + m.rdata.length
     }
   }
-  if (opt > 0) writeOpt(out, at, q, 0, opts, scope)
+  if (opt > 0) writeOpt(out, at, msg, q, 0, opts, scope)
   if (outcome !== undefined) { outcome.rcode = 0; outcome.truncated = tc }
   return out
 }
@@ -153,14 +153,14 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
  * Who the answer is for: the ECS subnet when the query has one with a source prefix above 0 and
  * geo.ecs is on (RFC 7871 §7.1.2: source 0 means "do not use my address"), else the resolver.
  */
-function clientOf (q: Query, peer: string, ecs: boolean): ClientAddress | undefined {
-  if (ecs && q.ecsAddress !== undefined && q.ecsSource > 0) return ClientAddress.fromEcs(q.ecsFamily, q.ecsSource, q.ecsAddress)
+function clientOf (msg: Buffer, q: Query, peer: string, ecs: boolean): ClientAddress | undefined {
+  if (ecs && q.ecsAt !== -1 && q.ecsSource > 0) return ClientAddress.fromEcs(q.ecsFamily, q.ecsSource, msg, q.ecsAt)
   return ClientAddress.fromText(peer, 'peer')
 }
 
 function optLength (q: Query): number {
   if (!q.edns) return 0
-  return 11 + (q.ecsAddress === undefined ? 0 : 8 + q.ecsAddress.length)
+  return 11 + (q.ecsAt === -1 ? 0 : 8 + q.ecsLength)
 }
 
 function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
@@ -190,7 +190,7 @@ function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number
   out.writeUInt16BE((tc ? 0 : ar) + (opt > 0 ? 1 : 0), prefix + 10)
   msg.copy(out, prefix + 12, 12, qdEnd)
   if (bodyLen > 0) body.copy(out, prefix + qdEnd, 0, bodyLen)
-  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, q, 0, opts)
+  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, msg, q, 0, opts)
   if (outcome !== undefined) { outcome.rcode = plan.rcode; outcome.truncated = tc }
   return out
 }
@@ -211,28 +211,28 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
   out.writeUInt32BE(0, prefix + 6)
   out.writeUInt16BE(opt > 0 ? 1 : 0, prefix + 10)
   if (qdLen > 0) msg.copy(out, prefix + 12, 12, 12 + qdLen)
-  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, q, rcode >> 4, opts)
+  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, msg, q, rcode >> 4, opts)
   if (outcome !== undefined) { outcome.rcode = rcode; outcome.truncated = false }
   return out
 }
 
 /** OPT: root owner, our payload size, extended rcode, version 0, DO copied, ECS echoed with its scope. */
-function writeOpt (out: Buffer, at: number, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
+function writeOpt (out: Buffer, at: number, msg: Buffer, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
   out[at] = 0
   out.writeUInt16BE(TYPE.OPT, at + 1)
   out.writeUInt16BE(opts.udpPayloadSize, at + 3)
   out[at + 5] = extRcode
   out[at + 6] = 0 // version
   out.writeUInt16BE(q.dnssecOk ? 0x8000 : 0, at + 7)
-  const ecs = q.ecsAddress
-  if (ecs === undefined) { out.writeUInt16BE(0, at + 9); return }
-  out.writeUInt16BE(8 + ecs.length, at + 9)
+  if (q.ecsAt === -1) { out.writeUInt16BE(0, at + 9); return }
+  const len = q.ecsLength
+  out.writeUInt16BE(8 + len, at + 9)
   out.writeUInt16BE(8, at + 11)
-  out.writeUInt16BE(4 + ecs.length, at + 13)
+  out.writeUInt16BE(4 + len, at + 13)
   out.writeUInt16BE(q.ecsFamily, at + 15)
   out[at + 17] = q.ecsSource
   out[at + 18] = scope // 0 unless the answer depended on the client's subnet (geo, nearest, hash)
-  ecs.copy(out, at + 19)
+  msg.copy(out, at + 19, q.ecsAt, q.ecsAt + len)
 }
 
 /** SERVFAIL for a query whose answer could not be built (a bug): the server stays up. */

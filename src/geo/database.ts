@@ -63,7 +63,7 @@ class MaxmindLocator implements GeoLocator {
   readonly description: string
   readonly hasCoordinates: boolean
   readonly #reader: InstanceType<typeof maxmind.Reader<Response>>
-  readonly #cache = new Map<string, GeoHit>()
+  readonly #cache = new Map<number | string, GeoHit>()
 
   constructor (reader: InstanceType<typeof maxmind.Reader<Response>>, description: string, hasCoordinates: boolean) {
     this.#reader = reader
@@ -77,7 +77,7 @@ class MaxmindLocator implements GeoLocator {
     if (hit !== undefined) return hit
     const [record, prefix] = this.#reader.getWithPrefixLength(client.text)
     hit = { location: locationOf(record as Record | null), prefix }
-    if (this.#cache.size >= LOOKUP_CACHE) this.#cache.delete(this.#cache.keys().next().value as string)
+    if (this.#cache.size >= LOOKUP_CACHE) this.#cache.delete(this.#cache.keys().next().value as number | string)
     this.#cache.set(key, hit)
     return hit
   }
