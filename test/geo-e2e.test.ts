@@ -202,74 +202,173 @@ test('the database file is swapped while serving; a broken file keeps the old on
   }
 })
 
-describe('redirects placed by the client address', () => {
+for (const header of ['x-forwarded-for', 'forwarded'] as const) {
+  describe(`redirects placed by the client address (client_header: ${header})`, () => {
+    let stack: Stack
+    let port: number
+    before(async () => {
+      const dir = await writeConfig({
+        'gslb.yaml': `listen: { dns: ["127.0.0.1:0"], http: "127.0.0.1:0" }
+geo: { database: ${DEMO_DB} }
+http: { trusted_proxies: [127.0.0.1], client_header: ${header} }
+${SITES}${POOLS}redirects:
+  - { host: dl.example.test, pool: near, alternates: 2 }
+`,
+        'zones/example.test.yaml': ZONE,
+      })
+      stack = await startIn(dir)
+      port = (stack.app.http?.app.server.address() as { port: number }).port
+    })
+    after(async () => { await stack.close() })
+
+    /** A GET from `localAddress` with `headers`; the Location and Link. */
+    const get = (headers: Record<string, string>, localAddress = '127.0.0.1'): Promise<{ status: number, location: string | undefined, link: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/pub/f.iso', localAddress, agent: false, headers: { host: 'dl.example.test', ...headers } }, res => {
+          res.resume()
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location, link: res.headers.link as string | undefined })
+        })
+        req.on('error', reject)
+        req.end()
+      })
+
+    const tokyo = 'http://tok-1.example.net/pub/f.iso'
+    const nyc = 'http://nyc-1.example.net/pub/f.iso'
+    const fra = 'http://fra-1.example.net/pub/f.iso'
+    const cases: Array<{ name: string, headers: Record<string, string>, from?: string, location: string }> = header === 'x-forwarded-for'
+      ? [
+          { name: 'X-Forwarded-For from a trusted proxy: placed in Tokyo', headers: { 'x-forwarded-for': '127.0.3.9' }, location: tokyo },
+          { name: 'a client\'s own Forwarded passed through by the proxy is not read', headers: { forwarded: 'for=127.0.3.9', 'x-forwarded-for': '127.0.2.9' }, location: nyc },
+          { name: 'X-Forwarded-For from an untrusted peer changes nothing', headers: { 'x-forwarded-for': '127.0.3.9' }, from: '127.0.5.5', location: nyc },
+        ]
+      : [
+          { name: 'Forwarded from a trusted proxy: placed in Tokyo', headers: { forwarded: 'for=127.0.3.9;proto=http' }, location: tokyo },
+          { name: 'Forwarded with a quoted IPv6 address and port', headers: { forwarded: 'for="[2001:db8:3::7]:4711"' }, location: tokyo },
+          { name: 'a client\'s own X-Forwarded-For is not read', headers: { 'x-forwarded-for': '127.0.3.9', forwarded: 'for=127.0.2.9' }, location: nyc },
+          { name: 'an obfuscated Forwarded hop ends the walk at the proxy', headers: { forwarded: 'for=127.0.3.9, for=_hidden' }, location: fra },
+          { name: 'Forwarded from an untrusted peer changes nothing', headers: { forwarded: 'for=127.0.3.9' }, from: '127.0.5.5', location: nyc },
+        ]
+    for (const c of cases) {
+      test(c.name, async () => {
+        const r = await get(c.headers, c.from)
+        assert.equal(r.status, 302)
+        assert.equal(r.location, c.location)
+      })
+    }
+
+    if (header === 'x-forwarded-for') {
+      test('alternates go on into the client\'s next sites, nearest first', async () => {
+        const r = await get({ 'x-forwarded-for': '127.0.4.4' }) // London: fra, then nyc
+        assert.equal(r.location?.startsWith('http://fra-1.example.net/'), true)
+        assert.equal(r.link, '<http://fra-2.example.net/pub/f.iso>; rel=duplicate; pri=1, <http://nyc-1.example.net/pub/f.iso>; rel=duplicate; pri=2')
+      })
+    }
+  })
+}
+
+describe('client address from headers (table)', () => {
+  const trusted = parseCidrs(['10.0.0.0/8', '2001:db8:ffff::/48'])
+  const cases: Array<[string, string, { xff?: string, proto?: string, fwd?: string }, 'x-forwarded-for' | 'forwarded', string, boolean]> = [
+    ['untrusted peer: the peer', '192.0.2.1', { xff: '198.51.100.7', fwd: 'for=198.51.100.8' }, 'x-forwarded-for', '192.0.2.1', false],
+    ['XFF walked from the right past trusted hops', '10.0.0.1', { xff: '198.51.100.7, 10.0.0.9', proto: 'https' }, 'x-forwarded-for', '198.51.100.7', true],
+    ['XFF: a client-supplied left part is not believed past an untrusted hop', '10.0.0.1', { xff: '6.6.6.6, 198.51.100.7' }, 'x-forwarded-for', '198.51.100.7', false],
+    ['XFP: the entry beside the address when proxies append both', '10.0.0.1', { xff: '198.51.100.7, 10.0.0.9', proto: 'https, http' }, 'x-forwarded-for', '198.51.100.7', true],
+    ['XFP: a client-supplied leftmost entry is not believed', '10.0.0.1', { xff: '198.51.100.7', proto: 'https, http' }, 'x-forwarded-for', '198.51.100.7', false],
+    ['Forwarded: for and proto of the client\'s element', '10.0.0.1', { fwd: 'for=198.51.100.7;proto=https, for=10.0.0.9;proto=http' }, 'forwarded', '198.51.100.7', true],
+    ['Forwarded: quoted IPv6 with port', '10.0.0.1', { fwd: 'For="[2001:DB8::1]:4711"' }, 'forwarded', '2001:db8::1', false],
+    ['Forwarded: unknown ends the walk', '10.0.0.1', { fwd: 'for=198.51.100.7, for=unknown' }, 'forwarded', '10.0.0.1', false],
+    ['Forwarded: a quoted comma does not split', '10.0.0.1', { fwd: 'for=198.51.100.7;by="a,b"' }, 'forwarded', '198.51.100.7', false],
+    ['Forwarded is not read when the proxies write X-Forwarded-For', '10.0.0.1', { fwd: 'for=198.51.100.8', xff: '198.51.100.7' }, 'x-forwarded-for', '198.51.100.7', false],
+    ['IPv4-mapped peer counts as IPv4, in any case', '::FFFF:10.0.0.1', { xff: '198.51.100.7' }, 'x-forwarded-for', '198.51.100.7', false],
+  ]
+  for (const [name, peer, h, header, address, https] of cases) {
+    test(name, () => {
+      const c = clientOf(peer, h.xff, h.proto, h.fwd, trusted, header)
+      assert.deepEqual([c.address, c.https], [address, https])
+    })
+  }
+})
+
+describe('geo edge cases', () => {
   let stack: Stack
-  let port: number
+  let http: number
   before(async () => {
     const dir = await writeConfig({
       'gslb.yaml': `listen: { dns: ["127.0.0.1:0"], http: "127.0.0.1:0" }
 geo: { database: ${DEMO_DB} }
 http: { trusted_proxies: [127.0.0.1] }
-${SITES}${POOLS}redirects:
-  - { host: dl.example.test, pool: near, alternates: 2 }
+${SITES}checks: { up: { type: static, state: up } }
+pools:
+  strict:
+    check: up
+    policy: geo
+    on_insufficient: nodata
+    geo: { map: { EU: [fra], NA: [nyc], default: [fra] } }
+    members:
+      - { name: fra-1, address: 127.0.1.1, site: fra }
+      - { name: nyc-1, address: 127.0.2.1, site: nyc }
+  a:
+    check: up
+    on_insufficient: { fallback: b }
+    members: [{ name: a-1, address: 192.0.2.1 }]
+  b:
+    check: up
+    on_insufficient: { fallback: geo2 }
+    members: [{ name: b-1, address: 192.0.2.2 }]
+  geo2:
+    check: up
+    policy: geo
+    geo: { map: { EU: [fra, nyc], NA: [nyc, fra], AS: [tok, nyc], default: [fra, nyc, tok] }, nets: { "127.0.9.0/24": [tok] } }
+${members()}  tls:
+    check: up
+    policy: geo
+    geo: { map: { EU: [fra, nyc], default: [nyc, fra] } }
+    members:
+      - { name: fra-http, address: 127.0.1.1, site: fra, url: "http://fra.example.net/" }
+      - { name: nyc-https, address: 127.0.2.1, site: nyc, url: "https://nyc.example.net/" }
+redirects:
+  - { host: tls.example.test, pool: tls, alternates: 1 }
 `,
-      'zones/example.test.yaml': ZONE,
+      'zones/example.test.yaml': zone('  strict: { pool: strict }\n  chain: { pool: a }\n  geo2: { pool: geo2 }\n'),
     })
     stack = await startIn(dir)
-    port = (stack.app.http?.app.server.address() as { port: number }).port
+    http = (stack.app.http?.app.server.address() as { port: number }).port
+    await stack.app.core.setAdmin('strict/fra-1', { state: 'maint' })
+    await stack.app.core.setAdmin('a/a-1', { force: 'down' })
+    await stack.app.core.setAdmin('b/b-1', { force: 'down' })
   })
   after(async () => { await stack.close() })
 
-  /** A GET from `localAddress` with `headers`; the Location and Link. */
-  const get = (headers: Record<string, string>, localAddress = '127.0.0.1'): Promise<{ status: number, location: string | undefined, link: string | undefined }> =>
-    new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/pub/f.iso', localAddress, agent: false, headers: { host: 'dl.example.test', ...headers } }, res => {
-        res.resume()
-        resolve({ status: res.statusCode ?? 0, location: res.headers.location, link: res.headers.link as string | undefined })
-      })
+  test('a NODATA that depends on the client carries the scope, so a resolver does not cache it for everyone', async () => {
+    const eu = await ask(stack.port, 'strict.example.test', v4('127.0.1.0/24'))
+    assert.deepEqual(eu.addresses, [])
+    assert.equal(eu.ecs?.scope, 24)
+    const na = await ask(stack.port, 'strict.example.test', v4('127.0.2.0/24'))
+    assert.deepEqual([na.addresses, na.ecs?.scope], [['127.0.2.1'], 24])
+  })
+
+  test('a fallback chain that ends in a geo pool places the client', async () => {
+    const na = await ask(stack.port, 'chain.example.test', v4('127.0.2.0/24'))
+    assert.deepEqual(na.addresses, ['127.0.2.1'])
+    assert.equal(na.ecs?.scope, 24)
+    const tokyo = await ask(stack.port, 'chain.example.test', v4('127.0.3.0/24'))
+    assert.deepEqual(tokyo.addresses, ['127.0.3.1'])
+  })
+
+  test('an IPv4-mapped ECS subnet is an IPv4 client; the scope goes back in IPv6 bits', async () => {
+    const mapped = (a: number, b: number, c: number): [number, number, number[]] => [2, 120, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c]]
+    const tokyo = await ask(stack.port, 'geo2.example.test', mapped(127, 0, 3))
+    assert.deepEqual([tokyo.addresses, tokyo.ecs?.scope], [['127.0.3.1'], 120])
+    const nets = await ask(stack.port, 'geo2.example.test', mapped(127, 0, 9))
+    assert.deepEqual(nets.addresses, ['127.0.3.1'], 'the IPv4 nets entry applies')
+  })
+
+  test('when the request filter empties the client\'s site (no https there), the redirect goes on to the next site', async () => {
+    const location = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: http, path: '/x', agent: false, headers: { host: 'tls.example.test', 'x-forwarded-for': '127.0.1.9', 'x-forwarded-proto': 'https' } }, res => { res.resume(); resolve(`${res.statusCode ?? 0} ${res.headers.location ?? ''}`) })
       req.on('error', reject)
       req.end()
     })
-
-  const cases: Array<{ name: string, headers: Record<string, string>, from?: string, location: string }> = [
-    { name: 'X-Forwarded-For from a trusted proxy: placed in Tokyo', headers: { 'x-forwarded-for': '127.0.3.9' }, location: 'http://tok-1.example.net/pub/f.iso' },
-    { name: 'Forwarded from a trusted proxy: placed in New York', headers: { forwarded: 'for=127.0.2.9;proto=http' }, location: 'http://nyc-1.example.net/pub/f.iso' },
-    { name: 'Forwarded with a quoted IPv6 address and port', headers: { forwarded: 'for="[2001:db8:3::7]:4711"' }, location: 'http://tok-1.example.net/pub/f.iso' },
-    { name: 'Forwarded wins over X-Forwarded-For', headers: { forwarded: 'for=127.0.2.9', 'x-forwarded-for': '127.0.3.9' }, location: 'http://nyc-1.example.net/pub/f.iso' },
-    { name: 'an obfuscated Forwarded hop ends the walk at the proxy', headers: { forwarded: 'for=127.0.3.9, for=_hidden' }, location: 'http://fra-1.example.net/pub/f.iso' },
-    { name: 'the same headers from an untrusted peer change nothing', headers: { 'x-forwarded-for': '127.0.3.9', forwarded: 'for=127.0.2.9' }, from: '127.0.5.5', location: 'http://nyc-1.example.net/pub/f.iso' },
-  ]
-  for (const c of cases) {
-    test(c.name, async () => {
-      const r = await get(c.headers, c.from)
-      assert.equal(r.status, 302)
-      assert.equal(r.location, c.location)
-    })
-  }
-
-  test('alternates go on into the client\'s next sites, nearest first', async () => {
-    const r = await get({ 'x-forwarded-for': '127.0.4.4' }) // London: fra, then nyc
-    assert.equal(r.location?.startsWith('http://fra-1.example.net/'), true)
-    assert.equal(r.link, '<http://fra-2.example.net/pub/f.iso>; rel=duplicate; pri=1, <http://nyc-1.example.net/pub/f.iso>; rel=duplicate; pri=2')
+    assert.equal(location, '302 https://nyc.example.net/x')
   })
-})
-
-describe('client address from headers (table)', () => {
-  const trusted = parseCidrs(['10.0.0.0/8', '2001:db8:ffff::/48'])
-  const cases: Array<[string, string, { xff?: string, proto?: string, fwd?: string }, string, boolean]> = [
-    ['untrusted peer: the peer', '192.0.2.1', { xff: '198.51.100.7', fwd: 'for=198.51.100.8' }, '192.0.2.1', false],
-    ['XFF walked from the right past trusted hops', '10.0.0.1', { xff: '198.51.100.7, 10.0.0.9', proto: 'https' }, '198.51.100.7', true],
-    ['XFF: a client-supplied left part is not believed past an untrusted hop', '10.0.0.1', { xff: '6.6.6.6, 198.51.100.7' }, '198.51.100.7', false],
-    ['Forwarded: for and proto of the client\'s element', '10.0.0.1', { fwd: 'for=198.51.100.7;proto=https, for=10.0.0.9;proto=http' }, '198.51.100.7', true],
-    ['Forwarded: quoted IPv6 with port', '10.0.0.1', { fwd: 'For="[2001:DB8::1]:4711"' }, '2001:db8::1', false],
-    ['Forwarded: unknown ends the walk', '10.0.0.1', { fwd: 'for=198.51.100.7, for=unknown' }, '10.0.0.1', false],
-    ['Forwarded: a quoted comma does not split', '10.0.0.1', { fwd: 'for=198.51.100.7;by="a,b"' }, '198.51.100.7', false],
-    ['IPv4-mapped peer counts as IPv4', '::ffff:10.0.0.1', { xff: '198.51.100.7' }, '198.51.100.7', false],
-  ]
-  for (const [name, peer, h, address, https] of cases) {
-    test(name, () => {
-      const c = clientOf(peer, h.xff, h.proto, h.fwd, trusted)
-      assert.deepEqual([c.address, c.https], [address, https])
-    })
-  }
 })

@@ -15,6 +15,7 @@ import { ConfigError, ErrorCode } from '../src/errors.js'
 import { buildCityDatabase, buildFromYaml } from '../src/geo/build-demo.js'
 import { openGeoDatabase } from '../src/geo/database.js'
 import { writeMmdb } from '../src/geo/mmdb-writer.js'
+import { PrefixCache } from '../src/core/prefix-cache.js'
 import { writeConfig, zone } from './helpers/stack.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -162,12 +163,41 @@ describe('database files', () => {
       assert.deepEqual(db.locator.lookup(client('10.1.2.3')), { location: { continent: 'AS', country: 'JP', subdivision: '13', city: 'Tokyo', lat: 35.6, lon: 139.6, accuracyKm: 20 }, prefix: 24 })
       assert.equal(db.locator.lookup(client('10.1.3.3')).prefix, 24, 'the /8 around a nested /24 is split')
       assert.equal(db.locator.lookup(client('2001:db8:5::1')).location?.country, 'US')
-      assert.equal(db.locator.lookup(ClientAddress.fromEcs(2, 96, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]))).prefix > 0, true)
+      // An IPv4-mapped ECS subnet is the IPv4 client: Tokyo's /24, with its IPv4 prefix.
+      const mapped = db.locator.lookup(ClientAddress.fromEcs(2, 120, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2])))
+      assert.deepEqual([mapped.location?.country, mapped.prefix], ['JP', 24])
       assert.equal(db.type, 'test-City')
       assert.equal(db.locator.hasCoordinates, true)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  test('the writer keeps a more specific network listed before a less specific one, and writes ::/0', async () => {
+    const dir = await writeConfig({})
+    try {
+      const file = join(dir, 'y.mmdb')
+      await writeFile(file, buildCityDatabase([
+        { network: '10.1.2.0/24', continent: 'AS', country: 'JP' },
+        { network: '10.0.0.0/8', continent: 'EU', country: 'DE' },
+      ], { databaseType: 'test-City', description: 'order', buildEpoch: 1 }))
+      const db = await openGeoDatabase(file)
+      assert.equal(db.locator.lookup(client('10.1.2.3')).location?.country, 'JP')
+      assert.equal(db.locator.lookup(client('10.7.7.7')).location?.country, 'DE')
+      await writeFile(file, writeMmdb([{ network: '::/0', data: { country: { iso_code: 'AQ' } } }], { databaseType: 'test-Country', description: 'all', buildEpoch: 1 }))
+      const all = await openGeoDatabase(file)
+      assert.equal(all.locator.lookup(client('2001:db8::1')).location?.country, 'AQ')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('the prefix caches stay bounded and keep recent entries', () => {
+    const c = new PrefixCache<number, number>(3)
+    for (let i = 0; i < 10; i++) c.set(i, i * 10)
+    assert.equal(c.get(9), 90)
+    assert.equal(c.get(0), undefined, 'old entries are dropped a generation at a time')
+    assert.equal(c.get(7), 70, 'the previous generation is still found')
   })
 
   test('geo/demo-city.mmdb is what npm run geo:demo builds from geo/demo.yaml', async () => {

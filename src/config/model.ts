@@ -90,8 +90,14 @@ export interface RouteConfig extends Located {
 }
 
 export interface HttpOptions {
-  /** Peers whose X-Forwarded-For / X-Forwarded-Proto are believed. @default none */
+  /** Peers whose client_header is believed. @default none */
   readonly trustedProxies: readonly string[]
+  /**
+   * The one header trusted proxies write: X-Forwarded-For (with X-Forwarded-Proto), or RFC 7239
+   * Forwarded. Only that one is read: a proxy that appends to one passes the other through from
+   * the client unchanged. @default x-forwarded-for
+   */
+  readonly clientHeader: 'x-forwarded-for' | 'forwarded'
   /** Log every request at info. @default false */
   readonly requestLog: boolean
 }

@@ -12,8 +12,8 @@ import { join, type Source, type YNode } from './source.js'
 const STATUSES: readonly RedirectStatus[] = [301, 302, 303, 307, 308]
 
 export function readHttpOptions (src: Source, node: YNode, present: boolean): HttpOptions | undefined {
-  if (!present) return { trustedProxies: [], requestLog: false }
-  const f = src.map(node, 'http', ['trusted_proxies', 'request_log'])
+  if (!present) return { trustedProxies: [], clientHeader: 'x-forwarded-for', requestLog: false }
+  const f = src.map(node, 'http', ['trusted_proxies', 'client_header', 'request_log'])
   if (f === undefined) return undefined
   const proxies: string[] = []
   for (const item of f.has('trusted_proxies') ? src.list(f.get('trusted_proxies'), f.at('trusted_proxies')) ?? [] : []) {
@@ -24,7 +24,8 @@ export function readHttpOptions (src: Source, node: YNode, present: boolean): Ht
     proxies.push(cidr.text)
   }
   const requestLog = f.has('request_log') ? src.boolean(f.get('request_log'), f.at('request_log')) : false
-  return requestLog === undefined ? undefined : { trustedProxies: proxies, requestLog }
+  const clientHeader = f.has('client_header') ? src.oneOf(f.get('client_header'), f.at('client_header'), ['x-forwarded-for', 'forwarded'] as const) : 'x-forwarded-for'
+  return requestLog === undefined || clientHeader === undefined ? undefined : { trustedProxies: proxies, clientHeader, requestLog }
 }
 
 export function readRedirects (src: Source, node: YNode, pools: readonly PoolConfig[]): RouteConfig[] {

@@ -71,14 +71,18 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
     scope = place.scope
     explain?.push(placementReason(view, place))
   }
-  if (decision.fallback !== undefined) {
-    // The precomputed fallback stands for a client-independent pool; a geo fallback is asked for this client.
-    const fb = ctx.byName.get(decision.fallback)
-    if (fb?.geo !== undefined) {
+  // The precomputed fallback stands for client-independent pools; a geo pool anywhere down the
+  // fallback chain is asked for this client.
+  for (let name = decision.fallback; name !== undefined;) {
+    const fb = ctx.byName.get(name)
+    if (fb === undefined) break
+    if (fb.geo !== undefined) {
+      // The steps down to this pool; it explains its own choice for the client.
       explain?.push(...decision.reasons.slice(0, decision.reasons.indexOf(`on_insufficient: fallback to pool ${fb.name}`) + 1))
       const inner = choose(ctx, fb, family, client, state, opts, explain)
       return { decision: inner.decision, pool: inner.pool, candidates: inner.candidates, members: inner.members, start: inner.start, ttl: Math.min(inner.ttl, view.config.degradedTtl), scope: Math.max(scope, inner.scope), place: inner.place }
     }
+    name = familyOf(fb, family).fallback
   }
   explain?.push(...decision.reasons)
   const pool = decision.servedBy === view.name ? view : ctx.byName.get(decision.servedBy) ?? view
@@ -86,7 +90,11 @@ export function choose (ctx: ChoiceContext, view: PoolView, family: FamilyKey, c
   const st = state.get(decision, ordering === 'hash')
   const candidates = opts.filter === undefined ? decision.members : st.filtered[opts.filter.key] ??= decision.members.filter(opts.filter.keep)
   // One object literal of one shape per call: a spread here cost more than the whole choice.
-  if (candidates.length === 0) return { decision, pool, candidates, members: NONE, start: -1, ttl: decision.ttl, scope: clamp(scope, client), place }
+  if (candidates.length === 0) {
+    // The front end's filter emptied the chosen site (no https mirror there): redirects go on to the next sites.
+    const members = opts.spill === true ? spill([], opts.answers ?? pool.config.answers, opts, view, decision, place, st) : NONE
+    return { decision, pool, candidates, members, start: -1, ttl: decision.ttl, scope: clamp(scope, client), place }
+  }
   const wanted = opts.answers ?? (family === 'host' ? 1 : pool.config.answers)
   const answers = wanted < candidates.length ? wanted : candidates.length
   const cursor = st.cursor++

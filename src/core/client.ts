@@ -6,6 +6,7 @@
  * small object. Derived keys are computed once and kept.
  */
 import { isIPv4, isIPv6 } from 'node:net'
+import { unmapIPv4 } from '../net/address.js'
 import { bytesToIp, ipToBytes } from './wire-bytes.js'
 
 /** Where the address came from: the ECS option, a trusted proxy's header, or the connection's peer. */
@@ -21,6 +22,11 @@ export class ClientAddress {
   /** How many leading bits are known: the ECS source prefix length, else 32 or 128. */
   readonly bits: number
   readonly source: ClientSource
+  /**
+   * 96 for an IPv4-mapped IPv6 ECS subnet (::ffff:a.b.c.d/120 is the IPv4 client a.b.c.d/24): what to add
+   * back to a scope computed on the IPv4 address before it goes out in the option. Else 0.
+   */
+  readonly scopeOffset: number
   /** IPv4: the address (bits past `bits` zero) as an unsigned 32-bit number. */
   readonly #v4: number
   #bytes: Buffer | undefined
@@ -28,17 +34,18 @@ export class ClientAddress {
   #lookupKey: number | string | undefined
   #hash: number | undefined
 
-  private constructor (family: 4 | 6, bits: number, source: ClientSource, v4: number, bytes: Buffer | undefined) {
+  private constructor (family: 4 | 6, bits: number, source: ClientSource, v4: number, bytes: Buffer | undefined, scopeOffset = 0) {
     this.family = family
     this.bits = bits
     this.source = source
+    this.scopeOffset = scopeOffset
     this.#v4 = v4
     this.#bytes = bytes
   }
 
   /** From an address as text (IPv4-mapped IPv6 counts as IPv4); undefined when it is not one. */
   static fromText (text: string, source: ClientSource): ClientAddress | undefined {
-    const t = text.startsWith('::ffff:') && isIPv4(text.slice(7)) ? text.slice(7) : text
+    const t = unmapIPv4(text)
     if (isIPv4(t)) {
       const b = ipToBytes(t)
       return new ClientAddress(4, 32, source, b.readUInt32BE(0), b)
@@ -60,6 +67,10 @@ export class ClientAddress {
     }
     const bytes = Buffer.alloc(16)
     for (let i = 0; i < n && i < 16; i++) bytes[i] = msg[at + i] as number
+    if (sourceBits >= 96 && isMappedPrefix(bytes)) {
+      // ::ffff:0:0/96: an IPv4 client, placed and hashed as one.
+      return new ClientAddress(4, sourceBits - 96, 'ecs', bytes.readUInt32BE(12), undefined, 96)
+    }
     return new ClientAddress(6, sourceBits, 'ecs', 0, bytes)
   }
 
@@ -105,4 +116,9 @@ export class ClientAddress {
 
   /** The ECS scope a hash decision needs: the hashed prefix, at most what the client sent. */
   get hashScope (): number { return Math.min(this.bits, HASH_BITS[this.family]) }
+}
+
+function isMappedPrefix (b: Buffer): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false
+  return b[10] === 0xff && b[11] === 0xff
 }

@@ -15,6 +15,7 @@
  */
 import type { PoolConfig, SiteConfig } from '../config/model.js'
 import type { ClientAddress } from './client.js'
+import { PrefixCache } from './prefix-cache.js'
 
 /** What a database says of a client's network. Fields are absent when the database has none. */
 export interface GeoLocation {
@@ -61,7 +62,7 @@ export interface Placement {
   readonly scope: number
 }
 
-/** Placements kept per plan before the oldest are dropped. */
+/** Placements kept per plan (per generation: see PrefixCache). */
 const PLACEMENT_CACHE = 65_536
 
 export class GeoPlan {
@@ -76,7 +77,7 @@ export class GeoPlan {
   readonly #limit: number
   /** The list used without a database, a record or a map entry: `default`, else every site in member order. */
   readonly #fallback: number
-  #cache = new Map<number | string, Placement>()
+  #cache = new PrefixCache<number | string, Placement>(PLACEMENT_CACHE)
   #cacheFor: GeoLocator | undefined
 
   constructor (pool: PoolConfig, sites: ReadonlyMap<string, SiteConfig>) {
@@ -93,12 +94,11 @@ export class GeoPlan {
   /** The sites `client` tries, in order. Without a client (or locator), the fallback list. */
   place (client: ClientAddress | undefined, locator: GeoLocator | undefined): Placement {
     if (client === undefined) return this.#default(undefined, 0)
-    if (locator !== this.#cacheFor) { this.#cache = new Map(); this.#cacheFor = locator }
+    if (locator !== this.#cacheFor) { this.#cache = new PrefixCache(PLACEMENT_CACHE); this.#cacheFor = locator }
     const key = client.lookupKey
     let p = this.#cache.get(key)
     if (p === undefined) {
       p = this.#compute(client, locator)
-      if (this.#cache.size >= PLACEMENT_CACHE) this.#cache.delete(this.#cache.keys().next().value as number | string)
       this.#cache.set(key, p)
     }
     return p

@@ -106,12 +106,13 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
   const client = dependsOnClient(view) || explain !== undefined ? clientOf(msg, q, peer, serving.ecs) : undefined
   const c = choose(serving.snapshot, view, d.family, client, selection, {}, explain?.reasons)
   if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name; explain.family = d.family }
+  // The scope tells a resolver for which clients it may cache this answer (only for an ECS client),
+  // a NODATA or SERVFAIL that depends on the client as much as an answer.
+  const scope = client?.source === 'ecs' && c.scope > 0 ? c.scope + client.scopeOffset : 0
   const decision = c.decision
-  if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome)
+  if (decision.kind === 'servfail') return errorResponse(msg, q, RCODE.SERVFAIL, prefix, opts, outcome, scope)
   const chosen = c.members
-  if (chosen.length === 0) return write(msg, q, d.nodata, prefix, limit, opts, outcome)
-  // The scope tells a resolver for which clients it may cache this answer: only for an ECS client.
-  const scope = client?.source === 'ecs' ? c.scope : 0
+  if (chosen.length === 0) return write(msg, q, d.nodata, prefix, limit, opts, outcome, scope)
   const t = plan.template
   const body = t.resolve(q.qlen)
   const qdEnd = 12 + q.qlen + 4
@@ -164,7 +165,7 @@ function optLength (q: Query): number {
 }
 
 function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
-  outcome?: Outcome): Buffer {
+  outcome?: Outcome, scope = 0): Buffer {
   const t = plan.template
   const body = t.resolve(q.qlen)
   const qdEnd = 12 + q.qlen + 4
@@ -190,14 +191,14 @@ function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number
   out.writeUInt16BE((tc ? 0 : ar) + (opt > 0 ? 1 : 0), prefix + 10)
   msg.copy(out, prefix + 12, 12, qdEnd)
   if (bodyLen > 0) body.copy(out, prefix + qdEnd, 0, bodyLen)
-  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, msg, q, 0, opts)
+  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, msg, q, 0, opts, scope)
   if (outcome !== undefined) { outcome.rcode = plan.rcode; outcome.truncated = tc }
   return out
 }
 
 /** An answer with no records: the question (when we read one) and OPT (when the query had one). */
 function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, opts: ResponderOptions,
-  outcome?: Outcome): Buffer {
+  outcome?: Outcome, scope = 0): Buffer {
   const qdLen = q.qlen > 0 && q.status !== Status.FORMERR ? q.qlen + 4 : 0
   // OPT is echoed only when the query's EDNS was readable (not on FORMERR).
   const opt = q.status === Status.FORMERR ? 0 : optLength(q)
@@ -211,7 +212,7 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
   out.writeUInt32BE(0, prefix + 6)
   out.writeUInt16BE(opt > 0 ? 1 : 0, prefix + 10)
   if (qdLen > 0) msg.copy(out, prefix + 12, 12, 12 + qdLen)
-  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, msg, q, rcode >> 4, opts)
+  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, msg, q, rcode >> 4, opts, scope)
   if (outcome !== undefined) { outcome.rcode = rcode; outcome.truncated = false }
   return out
 }

@@ -9,7 +9,7 @@ import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Choice } from '../core/choose.js'
 import type { Snapshot } from '../core/core.js'
-import { familyOf, type FamilyKey, type MemberView } from '../core/pool-view.js'
+import { familyOf, type FamilyKey, type MemberView, type PoolView } from '../core/pool-view.js'
 import { RCODE_NAME, TYPE } from '../dns/constants.js'
 import { decodeMessage } from '../dns/decode.js'
 import { encodeQuery } from '../dns/encode-query.js'
@@ -156,7 +156,8 @@ async function explainUrl (target: ExplainTarget, url: string, client: string): 
 }
 
 function poolPart (snapshot: Snapshot, poolName: string, family: FamilyKey, c: Choice, steps: readonly string[]): PoolPart {
-  const view = snapshot.byName.get(poolName)
+  // The pool that placed the client and served: a fallback pool when the asked one fell back.
+  const view: PoolView | undefined = c.pool
   const place = c.place
   const loc = place?.hit?.location
   const line = (m: MemberView): MemberLine => ({

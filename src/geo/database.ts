@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises'
 import maxmind, { type Response } from 'maxmind'
 import type { ClientAddress } from '../core/client.js'
 import type { GeoHit, GeoLocation, GeoLocator } from '../core/geo.js'
+import { PrefixCache } from '../core/prefix-cache.js'
 
-/** Lookups kept per database before the oldest are dropped. */
+/** Lookups kept per database (per generation: see PrefixCache). */
 const LOOKUP_CACHE = 100_000
 
 export interface GeoDatabase {
@@ -63,7 +64,7 @@ class MaxmindLocator implements GeoLocator {
   readonly description: string
   readonly hasCoordinates: boolean
   readonly #reader: InstanceType<typeof maxmind.Reader<Response>>
-  readonly #cache = new Map<number | string, GeoHit>()
+  readonly #cache = new PrefixCache<number | string, GeoHit>(LOOKUP_CACHE)
 
   constructor (reader: InstanceType<typeof maxmind.Reader<Response>>, description: string, hasCoordinates: boolean) {
     this.#reader = reader
@@ -77,7 +78,6 @@ class MaxmindLocator implements GeoLocator {
     if (hit !== undefined) return hit
     const [record, prefix] = this.#reader.getWithPrefixLength(client.text)
     hit = { location: locationOf(record as Record | null), prefix }
-    if (this.#cache.size >= LOOKUP_CACHE) this.#cache.delete(this.#cache.keys().next().value as number | string)
     this.#cache.set(key, hit)
     return hit
   }

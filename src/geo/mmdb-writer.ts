@@ -39,14 +39,15 @@ const METADATA_MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.c
 export function writeMmdb (networks: readonly MmdbNetwork[], opts: MmdbOptions): Buffer {
   const data = new DataWriter()
   const root: TreeNode = { left: EMPTY, right: EMPTY, index: -1 }
-  for (const n of networks) {
+  // Less specific networks first: a more specific one then splits them, and is never overwritten.
+  const parsed = networks.map(n => {
     const [addr = '', bitsText = ''] = n.network.split('/')
     const v4 = isIPv4(addr)
     const bits = Number(bitsText)
-    if (!(bits >= 0 && bits <= (v4 ? 32 : 128))) throw new RangeError(`bad network ${n.network}`)
-    const bytes = v4 ? Buffer.concat([Buffer.alloc(12), ipToBytes(addr)]) : ipToBytes(addr)
-    insert(root, bytes, v4 ? 96 + bits : bits, { kind: 'data', offset: data.add(n.data) })
-  }
+    if (!(Number.isInteger(bits) && bits >= 0 && bits <= (v4 ? 32 : 128))) throw new RangeError(`bad network ${n.network}`)
+    return { bytes: v4 ? Buffer.concat([Buffer.alloc(12), ipToBytes(addr)]) : ipToBytes(addr), bits: v4 ? 96 + bits : bits, data: n.data }
+  }).sort((a, b) => a.bits - b.bits)
+  for (const n of parsed) insert(root, n.bytes, n.bits, { kind: 'data', offset: data.add(n.data) })
   aliasMappedIpv4(root)
 
   // Number the nodes breadth first: the root is 0.
@@ -87,6 +88,7 @@ export function writeMmdb (networks: readonly MmdbNetwork[], opts: MmdbOptions):
 }
 
 function insert (root: TreeNode, bytes: Buffer, bits: number, rec: Rec): void {
+  if (bits === 0) { root.left = rec; root.right = rec; return } // ::/0: every address
   let node = root
   for (let i = 0; i < bits; i++) {
     const right = bitAt(bytes, i) === 1

@@ -27,6 +27,7 @@ export class GeoWatch extends EventEmitter<GeoWatchEvents> {
   #watcher: FSWatcher | undefined
   #timer: NodeJS.Timeout | undefined
   #loading: Promise<void> = Promise.resolve()
+  #closed = false
 
   constructor (path: string, log: Logger) {
     super()
@@ -53,18 +54,24 @@ export class GeoWatch extends EventEmitter<GeoWatchEvents> {
   }
 
   async #reload (): Promise<void> {
+    if (this.#closed) return
     try {
       const db = await openGeoDatabase(this.path)
+      // Closed while the file was read (a reload named another database): this one is no longer wanted.
+      if (this.#closed) return
       this.#current = db
       this.#log.info({ file: this.path, type: db.type, builtAt: db.builtAt.toISOString() }, 'geo database reloaded')
       this.emit('loaded', db)
     } catch (err) {
+      if (this.#closed) return
       this.#log.error({ file: this.path, err: (err as Error).message }, 'the changed geo database does not open; the previous one keeps serving')
       this.emit('rejected', err as Error)
     }
   }
 
   close (): void {
+    this.#closed = true
+    this.removeAllListeners()
     clearTimeout(this.#timer)
     this.#watcher?.close()
     this.#watcher = undefined

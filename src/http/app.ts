@@ -201,7 +201,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const route = match.route
     const state = states[match.index] as RouteState
     const view = state.view
-    const client = state.needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, seen.forwarded, trusted) : ANY_CLIENT
+    const client = state.needsClient ? clientOf(req.raw.socket.remoteAddress, seen.xff, seen.proto, seen.forwarded, trusted, snap.config.http.clientHeader) : ANY_CLIENT
     const v6 = client.address.includes(':')
     const mirrorlist = query !== undefined && query.includes('mirrorlist') && /(^|&)mirrorlist(=[^&]*)?(&|$)/.test(query)
     // What every target URL ends with: the path under the route prefix and the kept query.
@@ -289,7 +289,7 @@ function readHeaders (raw: readonly string[]): Seen {
     } else if (name.length === 15) {
       if (equalsLower(name, 'x-forwarded-for')) seen.xff = seen.xff === undefined ? raw[i + 1] : `${seen.xff},${raw[i + 1] as string}`
     } else if (name.length === 17) {
-      if (equalsLower(name, 'x-forwarded-proto')) seen.proto ??= raw[i + 1]
+      if (equalsLower(name, 'x-forwarded-proto')) seen.proto = seen.proto === undefined ? raw[i + 1] : `${seen.proto},${raw[i + 1] as string}`
     }
   }
   return seen

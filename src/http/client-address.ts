@@ -1,11 +1,13 @@
 /**
  * Who the client is and which scheme it used. Headers are believed only from a peer in
- * `http.trusted_proxies`: RFC 7239 `Forwarded` when the request has one, else X-Forwarded-For and
- * X-Forwarded-Proto. The chain is walked from the right, skipping trusted proxies, so a client
- * cannot choose its own address by sending the header itself. An obfuscated or unknown `for=`
- * (`_hidden`, `unknown`) ends the walk: the address is then the last proxy's.
+ * `http.trusted_proxies`, and only the one `http.client_header` names: X-Forwarded-For (with
+ * X-Forwarded-Proto) or RFC 7239 Forwarded; never the other, which a proxy that does not write it
+ * passes through from the client. The chain is walked from the right, skipping trusted proxies, so
+ * a client cannot choose its own address by sending the header itself. An obfuscated or unknown
+ * `for=` (`_hidden`, `unknown`) ends the walk: the address is then the last proxy's.
  */
 import { isIP } from 'node:net'
+import { unmapIPv4 } from '../net/address.js'
 import { inCidr, parseCidr, type Cidr } from '../net/cidr.js'
 import { ipToBytes } from '../core/wire-bytes.js'
 
@@ -22,9 +24,7 @@ export function parseCidrs (list: readonly string[]): Cidr[] {
   return list.map(c => parseCidr(c)).filter((c): c is Cidr => typeof c !== 'string')
 }
 
-function normalise (ip: string): string {
-  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip
-}
+const normalise = unmapIPv4
 
 export function inCidrs (ip: string, cidrs: readonly Cidr[]): boolean {
   if (cidrs.length === 0 || isIP(ip) === 0) return false
@@ -34,14 +34,17 @@ export function inCidrs (ip: string, cidrs: readonly Cidr[]): boolean {
 }
 
 export function clientOf (peer: string | undefined, xff: string | undefined, proto: string | undefined, forwarded: string | undefined,
-  trusted: readonly Cidr[]): HttpClient {
+  trusted: readonly Cidr[], header: 'x-forwarded-for' | 'forwarded' = 'x-forwarded-for'): HttpClient {
   const address = normalise(peer ?? '')
   if (trusted.length === 0 || !inCidrs(address, trusted)) return { address, https: false, source: 'peer' }
-  if (forwarded !== undefined) return fromForwarded(address, forwarded, trusted)
-  const https = proto?.split(',')[0]?.trim().toLowerCase() === 'https'
+  if (header === 'forwarded') return forwarded === undefined ? { address, https: false, source: 'peer' } : fromForwarded(address, forwarded, trusted)
   const hops = (xff ?? '').split(',').map(s => normalise(s.trim())).filter(s => s !== '')
-  const { address: client, source } = walk(address, hops, trusted)
-  return { address: client, source, https }
+  const { address: client, source, index } = walk(address, hops, trusted)
+  // The scheme the client used: the X-Forwarded-Proto entry beside its address when proxies append
+  // both, else the last one (written by the nearest proxy); never a client-supplied leftmost one.
+  const protos = (proto ?? '').split(',').map(p => p.trim().toLowerCase()).filter(p => p !== '')
+  const scheme = protos.length === hops.length && source === 'forwarded' ? protos[index] : protos[protos.length - 1]
+  return { address: client, source, https: scheme === 'https' }
 }
 
 /** From the right: each hop replaces the address until one is not a trusted proxy (or not an address). */

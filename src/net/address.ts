@@ -4,6 +4,11 @@ import { isIPv4, isIPv6 } from 'node:net'
 /** A socket a front end has bound. */
 export interface BoundAddress { readonly proto: 'udp' | 'tcp', readonly host: string, readonly port: number }
 
+/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, any case) as its IPv4 address; anything else as it is. */
+export function unmapIPv4 (address: string): string {
+  return address.length > 7 && address.slice(0, 7).toLowerCase() === '::ffff:' && isIPv4(address.slice(7)) ? address.slice(7) : address
+}
+
 /** `host:port`, with an IPv6 address in brackets: `[::1]:5300`. */
 export function hostPort (host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`
@@ -14,7 +19,7 @@ export function hostPort (host: string, port: number): string {
  * IPv6 included) and its /56 for IPv6, the granularity that resolvers, RRL and ECS use.
  */
 export function clientPrefix (address: string): string {
-  if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7)
+  address = unmapIPv4(address)
   if (isIPv4(address)) return `${address.slice(0, address.lastIndexOf('.'))}.0/24`
   if (!isIPv6(address)) return address
   // Expand to 8 groups and keep the first 56 bits: 3 groups and the high byte of the 4th.

@@ -1,6 +1,7 @@
 /** CIDR networks: parsed once (config, trusted proxies, geo `nets`), matched against addresses. */
 import { isIP } from 'node:net'
 import { bytesToIp, ipToBytes } from '../core/wire-bytes.js'
+import { unmapIPv4 } from './address.js'
 
 export interface Cidr {
   readonly family: 4 | 6
@@ -20,7 +21,7 @@ export function parseCidr (text: string): Cidr | string {
   let addr = slash === -1 ? text : text.slice(0, slash)
   const bitsText = slash === -1 ? undefined : text.slice(slash + 1)
   let mapped = false
-  if (addr.toLowerCase().startsWith('::ffff:') && isIP(addr.slice(7)) === 4) { addr = addr.slice(7); mapped = true }
+  if (unmapIPv4(addr) !== addr) { addr = unmapIPv4(addr); mapped = true }
   const family = isIP(addr)
   if (family === 0 || addr.includes('%')) return `must be an IP address or a CIDR network such as 198.51.100.0/24: got "${text}"`
   const max = family === 4 ? 32 : 128
