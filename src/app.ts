@@ -19,6 +19,8 @@ import { DnsServing } from './dns/serving.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
+import { HttpStats } from './http/stats.js'
+import { Metrics, newLifecycle } from './metrics/metrics.js'
 import { explain, type DnsExplain, type ExplainQuery, type HttpExplain } from './explain/explain.js'
 import type { Logger } from './log.js'
 import { createProbe } from './probes/index.js'
@@ -30,7 +32,12 @@ export interface AppOptions extends LoadOptions {
   readonly adminStore?: (config: GslbConfig, log: Logger) => AdminStore
   /** Run no checks and keep no admin state: every member up (gslb explain --offline). */
   readonly offline?: boolean
+  /** How GET /metrics is answered. @default this process's registry; with --workers, the primary's sum of all */
+  readonly metricsText?: MetricsText
 }
+
+/** Given the process's metrics once, at build time; returns what answers a scrape. */
+export type MetricsText = (local: Metrics) => () => Promise<{ text: string, contentType: string }>
 
 /** The state file named by `health.state_file`, relative to the configuration file. */
 export function stateFilePath (file: string, config: GslbConfig): string {
@@ -44,6 +51,10 @@ export class Gslb {
   readonly http: RedirectServer | undefined
   readonly #serving: DnsServing
   #geo: GeoWatch | undefined
+  /** Reloads, admin changes, geo database loads, and whether the process is stopping. */
+  readonly lifecycle = newLifecycle()
+  /** Prometheus metrics (metrics.enabled); undefined when off. */
+  readonly metrics: Metrics | undefined
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
@@ -54,20 +65,39 @@ export class Gslb {
     this.#log = log
     const clock = options.clock ?? systemClock
     const adminLog = log.child({ mod: 'admin-state' })
+    const counting = config.metrics.enabled && options.offline !== true
     this.core = new GslbCore(config, {
       clock,
       log: log.child({ mod: 'core' }),
       admin: options.offline === true ? new MemoryAdminStore() : options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
       probeFor: options.probeFor ?? createProbe,
       assumeUp: options.offline === true,
+      ...(counting ? { events: { probe: (c, ok, ms) => this.metrics?.events.probe(c, ok, ms), transition: (c, to) => this.metrics?.events.transition(c, to) } } : {}),
     })
     this.#serving = new DnsServing(this.core.snapshot)
     this.core.onPublish(s => this.#serving.publish(s))
-    this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }))
+    this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }), counting)
+    const httpStats = counting ? new HttpStats() : undefined
     this.http = config.httpListen === undefined
       ? undefined
-      : new RedirectServer({ snapshot: () => this.core.snapshot, http: config.http, log: log.child({ mod: 'http' }) }, config.httpListen, log.child({ mod: 'http' }))
-    this.admin = config.adminListen === undefined ? undefined : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), q => this.explain(q))
+      : new RedirectServer({ snapshot: () => this.core.snapshot, http: config.http, log: log.child({ mod: 'http' }), ...(httpStats === undefined ? {} : { stats: httpStats }) }, config.httpListen, log.child({ mod: 'http' }))
+    this.metrics = counting
+      ? new Metrics({
+        snapshot: () => this.core.snapshot,
+        slots: this.core.slots,
+        dns: { stats: this.dns.stats, counters: this.dns.counters, tcpOpen: () => this.dns.tcpOpen },
+        http: this.http === undefined ? undefined : httpStats,
+        lifecycle: this.lifecycle,
+      })
+      : undefined
+    const metrics = this.metrics
+    this.admin = config.adminListen === undefined
+      ? undefined
+      : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), {
+        explain: q => this.explain(q),
+        lifecycle: this.lifecycle,
+        ...(metrics === undefined ? {} : { metrics: options.metricsText === undefined ? async () => ({ text: await metrics.text(), contentType: metrics.contentType }) : options.metricsText(metrics) }),
+      })
   }
 
   /**
@@ -128,9 +158,11 @@ export class Gslb {
       this.#serving.prepare(next)
       await this.#useGeo(next)
       this.core.applyConfig(next)
-      this.#log.info({ zones: next.zones.length, pools: next.pools.length }, 'configuration reloaded')
+      this.lifecycle.reloads.ok++
+      this.#log.info({ zones: next.zones.length, pools: next.pools.length, version: next.version }, 'configuration reloaded')
       return true
     } catch (err) {
+      this.lifecycle.reloads.failed++
       this.#log.error({ err: (err as Error).message }, 'reload failed; the previous configuration keeps serving')
       return false
     }
@@ -149,7 +181,12 @@ export class Gslb {
       this.core.setGeo(undefined)
     } else {
       const watch = new GeoWatch(path, this.#log.child({ mod: 'geo' }))
-      watch.on('loaded', db => this.core.setGeo(db.locator))
+      watch.on('loaded', db => {
+        this.lifecycle.geo.loaded++
+        this.lifecycle.geo.builtAt = db.builtAt
+        this.core.setGeo(db.locator)
+      })
+      watch.on('rejected', () => { this.lifecycle.geo.rejected++ })
       await watch.start()
       this.#geo = watch
     }
@@ -164,6 +201,7 @@ export class Gslb {
    * (docs/operations.md, "Stopping"); resolves at the latest just after shutdown.timeout.
    */
   async close (): Promise<void> {
+    this.lifecycle.draining = true
     this.core.stop()
     this.#geo?.close()
     const { timeoutMs, keepaliveGraceMs } = this.config.shutdown

@@ -109,7 +109,7 @@ describe('HealthMonitor', () => {
     const b = new FakeBackend(clock)
     b.ok = false
     const changes: string[] = []
-    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed) => changes.push(`${k}:${m.get(k)?.health.status}${changed ? '' : ' (reason)'}`), probeFor: () => b.probe })
+    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed, reported) => changes.push(`${k}:${m.get(k)?.health.status}${changed || reported ? '' : ' (reason)'}`), probeFor: () => b.probe })
     m.setTargets([spec('a')])
     await step(clock, 100)
     assert.equal(m.get('a')?.health.status, 'down')
@@ -127,7 +127,7 @@ describe('HealthMonitor', () => {
     const b = new FakeBackend(clock)
     b.ok = false
     const changes: string[] = []
-    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed) => changes.push(`${changed}:${m.get(k)?.health.reason}`), probeFor: () => b.probe })
+    const m = new HealthMonitor({ clock, maxInFlight: 10, random: () => 0, onChange: (k, changed, reported) => changes.push(`${changed || reported}:${m.get(k)?.health.reason}`), probeFor: () => b.probe })
     m.setTargets([spec('a')])
     await step(clock, 8100)
     assert.equal(m.get('a')?.health.status, 'down')

@@ -28,7 +28,7 @@ function pool (members: M[], over: Partial<PoolConfig> = {}): { pool: PoolConfig
   const views = configs.map((c, i) => {
     const m = members[i] as M
     const admin = m.admin === undefined ? undefined : { state: 'ready' as const, force: undefined, expiresAt: undefined, setAt: 0, note: undefined, ...m.admin }
-    return memberView(p, c, { health: m.health ?? 'up', healthReason: m.health === 'down' ? '3 failed checks' : 'ok', checkKey: 'k', reportedWeight: undefined, agentState: undefined, admin, rdata: Buffer.alloc(4) }, HEALTH)
+    return memberView(p, c, { health: m.health ?? 'up', healthReason: m.health === 'down' ? '3 failed checks' : 'ok', checkKey: 'k', reportedWeight: undefined, agentState: undefined, admin, rdata: Buffer.alloc(4), slot: i }, HEALTH)
   })
   return { pool: p, views }
 }
@@ -69,7 +69,7 @@ describe('pool decision', () => {
   test('unknown health follows health.initial_state', () => {
     const { pool: p, views } = pool([{ name: 'a', health: 'unknown' }])
     assert.equal(views[0]?.eligible, true)
-    const down = memberView(p, p.members[0] as MemberConfig, { health: 'unknown', healthReason: '', checkKey: 'k', reportedWeight: undefined, agentState: undefined, admin: undefined, rdata: Buffer.alloc(4) }, { ...HEALTH, initialState: 'down' })
+    const down = memberView(p, p.members[0] as MemberConfig, { health: 'unknown', healthReason: '', checkKey: 'k', reportedWeight: undefined, agentState: undefined, admin: undefined, rdata: Buffer.alloc(4), slot: 0 }, { ...HEALTH, initialState: 'down' })
     assert.equal(down.eligible, false)
     assert.match(down.why, /initial_state: down/)
   })

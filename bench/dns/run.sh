@@ -56,8 +56,8 @@ EOF
   [ -n "$server_pid" ] || server_pid=$!
 }
 
-start_gslb() {
-  taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "$here/gslb.yaml" --dns "127.0.0.1:$GSLB_PORT" --log-level warn &
+start_gslb() { # [config file]
+  taskset -c 0 node "$root/dist/src/cli/main.js" serve -c "${1:-$here/gslb.yaml}" --dns "127.0.0.1:$GSLB_PORT" --log-level warn &
   pids+=($!)
   server_pid=$!
   wait_ready "$GSLB_PORT" gslb
@@ -116,8 +116,18 @@ dig @127.0.0.1 -p "$GSLB_PORT" +short www.pool.bench.test | grep -q 192.0.2.13 &
 measure "gslb (pool: health-filtered, weighted)" "$GSLB_PORT" "$here/queries-pool.txt"
 dig @127.0.0.1 -p "$GSLB_PORT" +short +subnet=10.0.16.0/24 geo.pool.bench.test | grep -q '^192\.0\.2\.3[12]$' || { echo "geo placement is not working" >&2; exit 1; }
 measure "gslb (geo pool, ECS from 10,000 client /24s)" "$GSLB_PORT" /tmp/gslb-bench-dns-geo/queries-geo.bin
+gslb_pid=$server_pid
+kill "$gslb_pid"; wait "$gslb_pid" 2>/dev/null || true
+
+# The same server with metrics off (metrics.enabled: false): what counting per query costs.
+sed -e "s#^zones: zones/#zones: $here/zones/#" "$here/gslb.yaml" > "$tmp/gslb-nometrics.yaml"
+echo 'metrics: { enabled: false }' >> "$tmp/gslb-nometrics.yaml"
+start_gslb "$tmp/gslb-nometrics.yaml"
+measure "gslb (static A), metrics off" "$GSLB_PORT" "$here/queries-static.txt"
+measure "gslb (geo pool, ECS), metrics off" "$GSLB_PORT" /tmp/gslb-bench-dns-geo/queries-geo.bin
 
 nsd_label=$(for k in "${!result[@]}"; do echo "$k"; done | grep '^NSD')
+# The metrics-off runs are compared with their metrics-on twins below, not with NSD.
 echo "dnsperf $(dnsperf -h 2>&1 | awk '/Version/ {print $2}'), ${DURATION}s per run, $RUNS saturation runs each, node $(node -v), $(date -u +%Y-%m-%d)"
 echo
 echo "| server (case) | qps, median | qps, each run | max loss at saturation | 80% rate (qps) | loss at 80% | p50 ms at 80% | p99 ms at 80% | peak RSS MiB |"
@@ -126,9 +136,12 @@ for r in "${rows[@]}"; do echo "$r"; done
 echo
 for k in "${!result[@]}"; do
   [ "$k" = "$nsd_label" ] && continue
+  case "$k" in *"metrics off") continue ;; esac
   awk -v a="${result[$k]}" -v b="${result[$nsd_label]}" -v k="$k" 'BEGIN {printf "ratio %s / NSD: %.2f\n", k, a/b}'
 done
 pool_label="gslb (pool: health-filtered, weighted)"
 awk -v a="${result[$pool_label]}" -v b="${result["gslb (static A)"]}" 'BEGIN {printf "ratio gslb pool / gslb static: %.2f (issue 3: within 10%%, i.e. >= 0.90)\n", a/b}'
 geo_label="gslb (geo pool, ECS from 10,000 client /24s)"
 awk -v a="${result[$geo_label]}" -v b="${result["gslb (static A)"]}" 'BEGIN {printf "ratio gslb geo / gslb static: %.2f (issue 11: >= 0.85)\n", a/b}'
+awk -v a="${result["gslb (static A)"]}" -v b="${result["gslb (static A), metrics off"]}" 'BEGIN {printf "ratio static, metrics on / off: %.2f (issue 12: >= 0.95)\n", a/b}'
+awk -v a="${result[$geo_label]}" -v b="${result["gslb (geo pool, ECS), metrics off"]}" 'BEGIN {printf "ratio geo, metrics on / off: %.2f (issue 12: >= 0.95)\n", a/b}'

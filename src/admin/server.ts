@@ -21,6 +21,7 @@ import type { GslbCore } from '../core/core.js'
 import type { FamilyDecision, MemberView, PoolView } from '../core/pool-view.js'
 import { ErrorCode, GslbError } from '../errors.js'
 import type { ExplainQuery } from '../explain/explain.js'
+import type { Lifecycle } from '../metrics/metrics.js'
 import { hostPort, type BoundAddress } from '../net/address.js'
 import { closeGracefully, trackConnections, type GracefulOptions } from '../net/graceful-http.js'
 import type { Logger } from '../log.js'
@@ -39,7 +40,17 @@ function fail (reply: FastifyReply, code: ErrorCode, message: string): FastifyRe
 /** Answers `gslb explain` queries (src/explain/explain.ts, bound to the running front ends). */
 export type Explainer = (q: ExplainQuery) => Promise<unknown>
 
-export function buildAdminApp (core: GslbCore, explain?: Explainer): FastifyInstance {
+/** What the admin API serves beside the core, from the app. */
+export interface AdminHooks {
+  readonly explain?: Explainer
+  /** GET /metrics: the Prometheus text, and its content type. */
+  readonly metrics?: () => Promise<{ text: string, contentType: string }>
+  /** Stopping (ready answers 503 from the start of a stop) and the count of admin changes. */
+  readonly lifecycle?: Lifecycle
+}
+
+export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyInstance {
+  const { explain, lifecycle } = hooks
   const f = Fastify({ logger: false, bodyLimit: 4096, connectionTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 })
   // Fastify's own 4xx (schema validation, bad JSON, body too large) in the same {error, code} shape.
   f.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
@@ -48,9 +59,19 @@ export function buildAdminApp (core: GslbCore, explain?: Explainer): FastifyInst
   })
 
   f.get('/v1/ready', async (_req, reply) => {
-    const ready = core.snapshot.ready
-    return reply.code(ready ? 200 : 503).send({ ready })
+    // Not ready before the first round of checks, and from the first moment of a stop on.
+    const stopping = lifecycle?.draining === true
+    const ready = core.snapshot.ready && !stopping
+    return reply.code(ready ? 200 : 503).send({ ready, ...(stopping ? { stopping: true } : {}) })
   })
+
+  if (hooks.metrics !== undefined) {
+    const metrics = hooks.metrics
+    f.get('/metrics', async (_req, reply) => {
+      const m = await metrics()
+      return reply.code(200).header('content-type', m.contentType).send(m.text)
+    })
+  }
 
   f.get('/v1/pools', async () => {
     const s = core.snapshot
@@ -96,6 +117,7 @@ export function buildAdminApp (core: GslbCore, explain?: Explainer): FastifyInst
       }
       try {
         const entry = await core.setAdmin(key, { state: b.state, force: b.force, expiresAt, note: b.note })
+        if (lifecycle !== undefined) lifecycle.adminChanges.ok++
         return {
           member: key,
           state: entry?.state ?? 'ready',
@@ -104,6 +126,7 @@ export function buildAdminApp (core: GslbCore, explain?: Explainer): FastifyInst
           note: entry?.note ?? null,
         }
       } catch (err) {
+        if (lifecycle !== undefined) lifecycle.adminChanges.failed++
         if (err instanceof GslbError) return fail(reply, err.code, err.message)
         throw err
       }
@@ -158,8 +181,8 @@ export class AdminServer {
   readonly #listen: ListenAddress
   readonly #log: Logger
 
-  constructor (core: GslbCore, listen: ListenAddress, log: Logger, explain?: Explainer) {
-    this.#app = buildAdminApp(core, explain)
+  constructor (core: GslbCore, listen: ListenAddress, log: Logger, hooks: AdminHooks = {}) {
+    this.#app = buildAdminApp(core, hooks)
     trackConnections(this.#app.server)
     this.#listen = listen
     this.#log = log

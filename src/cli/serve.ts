@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log.js'
 import { IpcAdminStore } from '../workers/ipc-admin-store.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from '../workers/messages.js'
 import { supervise } from '../workers/supervisor.js'
+import { workerMetrics } from '../workers/metrics-channel.js'
 import { systemClock } from '../core/clock.js'
 import { loadOptions, type CommonOptions } from './check.js'
 
@@ -42,7 +43,9 @@ export async function serve (opts: ServeOptions): Promise<number> {
   if (cluster.isWorker) log = log.child({ worker: cluster.worker?.id })
   const options: AppOptions = {
     ...loadOptions(opts),
-    ...(cluster.isWorker ? { adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog) } : {}),
+    ...(cluster.isWorker
+      ? { adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog), metricsText: workerMetrics(processChannel()) }
+      : {}),
   }
   let app: Gslb
   try {

@@ -3,11 +3,12 @@
  * issues) → link across files (duplicate zones) → a frozen GslbConfig. `gslb check`, startup and
  * reload all call loadConfig(), so they accept and refuse exactly the same inputs.
  */
+import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
-import type { DnsOptions, GslbConfig, ListenAddress, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
+import type { DnsOptions, GslbConfig, ListenAddress, MetricsOptions, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
@@ -43,10 +44,12 @@ export const DNS_DEFAULTS = {
 export async function loadConfig (file: string, opts: LoadOptions = {}): Promise<GslbConfig> {
   const issues: ConfigIssue[] = []
   const shown = displayPath(file)
+  const hash = createHash('sha256')
   const text = await readText(file, shown, issues)
+  hash.update(text ?? '')
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown', 'metrics'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -89,6 +92,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
   const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
   const shutdown = readShutdown(src, top.get('shutdown'), top.has('shutdown'))
+  const metricsMap = top.has('metrics') ? src.map(top.get('metrics'), 'metrics', ['enabled']) : undefined
+  const metrics = metricsMap === undefined ? (top.has('metrics') ? undefined : { enabled: true }) : allRead<MetricsOptions>({ enabled: metricsMap.opt('enabled', (n, p) => src.boolean(n, p), true) })
   let logLevel: GslbConfig['logLevel'] | undefined = 'info'
   if (top.has('log')) {
     const l = src.map(top.get('log'), 'log', ['level'])
@@ -117,6 +122,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
     for (const name of names) {
       const path = joinPath(dir, name)
       const zoneText = await readText(path, displayPath(path), issues)
+      hash.update(`\0${name}\0${zoneText ?? ''}`)
       if (zoneText === undefined) continue
       const zsrc = new Source(displayPath(path), zoneText, issues)
       if (zsrc.root === undefined && zsrc.issues.some(i => i.file === zsrc.file)) continue
@@ -133,8 +139,9 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
 
   if (geo?.databasePath !== undefined) await checkGeoDatabase(src, top.get('geo'), geo.databasePath, pools)
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined) throw new ConfigError(issues)
-  return deepFreeze({ file: shown, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, logLevel })
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined) throw new ConfigError(issues)
+  const version = hash.digest('hex').slice(0, 12)
+  return deepFreeze({ file: shown, version, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, logLevel })
 }
 
 /**

@@ -120,8 +120,16 @@ export interface ShutdownOptions {
   readonly keepaliveGraceMs: number
 }
 
+/** Prometheus metrics on the admin listener (docs/metrics.md). */
+export interface MetricsOptions {
+  /** Count per query and serve GET /metrics. @default true */
+  readonly enabled: boolean
+}
+
 export interface GslbConfig {
   readonly file: string
+  /** The first 12 hex digits of a SHA-256 over gslb.yaml and every zone file: which configuration is serving. */
+  readonly version: string
   readonly dns: DnsOptions
   /** The HTTP redirect listener; undefined: no redirect service. */
   readonly httpListen: ListenAddress | undefined
@@ -136,6 +144,7 @@ export interface GslbConfig {
   readonly health: HealthOptions
   readonly geo: GeoOptions
   readonly shutdown: ShutdownOptions
+  readonly metrics: MetricsOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 }
 

@@ -14,12 +14,14 @@ import { ErrorCode, GslbError } from '../errors.js'
 import type { AdminChange, AdminEntry, AdminStore } from './admin-state.js'
 import { MemoryAdminStore } from './admin-memory-store.js'
 import type { Clock } from './clock.js'
+import type { HealthStatus } from './health-state.js'
 import { HealthMonitor, type TargetSpec } from './health-monitor.js'
 import { decideFamily, familyOf, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
 import type { Probe } from './probe.js'
 import { ipToBytes, nameWire } from './wire-bytes.js'
 import { deepFreeze } from '../freeze.js'
 import { GeoPlan, type GeoLocator } from './geo.js'
+import { Slots } from './slots.js'
 
 export interface Snapshot {
   readonly version: number
@@ -44,6 +46,13 @@ export interface CoreOptions {
   readonly admin?: AdminStore
   /** Run no checks and take every member as up: `gslb explain --offline` evaluates a configuration this way. */
   readonly assumeUp?: boolean
+  /** Told of what metrics count: probes and health transitions. */
+  readonly events?: CoreEvents
+}
+
+export interface CoreEvents {
+  probe: (check: string, ok: boolean, ms: number) => void
+  transition: (check: string, to: HealthStatus) => void
 }
 
 export class GslbCore {
@@ -51,6 +60,8 @@ export class GslbCore {
   #config: GslbConfig
   readonly monitor: HealthMonitor
   readonly admin: AdminStore
+  /** Numbers for counters by member and pool, stable across reloads (core/slots.ts). */
+  readonly slots = { members: new Slots(), pools: new Slots() }
   #snapshot: Snapshot
   #version = 0
   #ready = false
@@ -68,7 +79,8 @@ export class GslbCore {
       maxInFlight: config.health.maxInFlight,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       probeFor: opts.probeFor,
-      onChange: (key, changed) => this.#onHealthChange(key, changed),
+      onChange: (key, status, reported) => this.#onHealthChange(key, status, reported),
+      ...(opts.events === undefined ? {} : { onProbe: (t, ok, ms) => opts.events?.probe(t.spec.check.name, ok, ms) }),
     })
     this.admin = opts.admin ?? new MemoryAdminStore()
     this.admin.onChange(() => this.#publishNow())
@@ -137,12 +149,14 @@ export class GslbCore {
     this.#opts.clock.clearTimeout(this.#expiryTimer)
   }
 
-  #onHealthChange (key: string, changed: boolean): void {
+  #onHealthChange (key: string, statusChanged: boolean, reportedChanged: boolean): void {
+    const changed = statusChanged || reportedChanged
     const t = this.monitor.get(key)
     if (t !== undefined) {
       // A new reason alone (a different failure, a count toward rise/fall) is a debug line.
       const fields = { target: key, status: t.health.status, reason: t.health.reason, reported: t.reported }
       if (changed) this.#opts.log.info(fields, 'health changed')
+      if (statusChanged) this.#opts.events?.transition(t.spec.check.name, t.health.status)
       else this.#opts.log.debug(fields, 'health reason changed')
     }
     if (this.#pending !== undefined) return
@@ -196,6 +210,7 @@ export class GslbCore {
           agentState: agent,
           admin: table.get(`${pool.name}/${m.name}`, now),
           rdata: m.address !== undefined ? ipToBytes(m.address) : m.host !== undefined ? nameWire(m.host) : Buffer.alloc(0),
+          slot: this.slots.members.of(`${pool.name}/${m.name}`),
         }, config.health)
       }))
     }
@@ -224,6 +239,7 @@ export class GslbCore {
       const plan = plans.get(p.name)
       return Object.freeze({
         name: p.name,
+        slot: this.slots.pools.of(p.name),
         config: p,
         members: deepFreeze(views.get(p.name) ?? []),
         v4: decide(p.name, 4),

@@ -58,9 +58,11 @@ export interface MonitorOptions {
   readonly maxInFlight: number
   readonly random?: () => number
   /** Called after a target's health (its state or reason), reported weight or agent state changed. */
-  readonly onChange: (key: string, statusChanged: boolean) => void
+  readonly onChange: (key: string, statusChanged: boolean, reportedChanged: boolean) => void
   /** The probe for a check (src/probes/ in production, fakes in tests). */
   readonly probeFor: (check: CheckConfig) => Probe
+  /** Called with every probe's outcome (metrics). */
+  readonly onProbe?: (target: TargetState, ok: boolean, ms: number) => void
 }
 
 interface Slot { state: TargetState, probe: Probe, timer: unknown, abort: AbortController | undefined, generation: number }
@@ -203,6 +205,7 @@ export class HealthMonitor {
     s.health = nextHealth(before, result.ok, result.detail, now, check, `${check.type} check`)
     if (s.recent.length >= RECENT_PROBES) s.recent.shift()
     s.recent.push({ at: now, durationMs: now - startedAt, ok: result.ok, detail: result.detail })
+    this.#opts.onProbe?.(s, result.ok, now - startedAt)
     const reported = { ...(result.weight === undefined ? {} : { weight: result.weight }), ...(result.agentState === undefined ? {} : { agentState: result.agentState }) }
     const reportedChanged = JSON.stringify(reported) !== JSON.stringify(s.reported)
     s.reported = reported
@@ -214,7 +217,7 @@ export class HealthMonitor {
     // A reason that changes with the state unchanged is published too: what the API and logs say
     // follows the latest probe (the reason stays word for word while probes say the same).
     const statusChanged = before.status !== s.health.status
-    if (statusChanged || before.reason !== s.health.reason || reportedChanged) this.#opts.onChange(s.spec.key, statusChanged || reportedChanged)
+    if (statusChanged || before.reason !== s.health.reason || reportedChanged) this.#opts.onChange(s.spec.key, statusChanged, reportedChanged)
     if (before.checks === 0) this.#checkFirstRound()
   }
 

@@ -18,6 +18,8 @@ export interface MemberView {
   readonly key: string
   /** fnv1a(key), computed once for the hash policy. */
   readonly keyHash: number
+  /** The member's number for counters (core/slots.ts): stable across snapshots and reloads. */
+  readonly slot: number
   readonly config: MemberConfig
   /** Wire bytes of the address (4 or 16) or of the host name (CNAME pools). */
   readonly rdata: Buffer
@@ -63,6 +65,8 @@ export interface FamilyDecision {
 
 export interface PoolView {
   readonly name: string
+  /** The pool's number for counters (core/slots.ts). */
+  readonly slot: number
   readonly config: PoolConfig
   readonly members: readonly MemberView[]
   /** The decisions per family; for geo and nearest pools, those of the site list used without a client location. */
@@ -93,6 +97,7 @@ export interface MemberInputs {
   readonly agentState: AdminState | undefined
   readonly admin: AdminEntry | undefined
   readonly rdata: Buffer
+  readonly slot: number
 }
 
 export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInputs, health: HealthOptions): MemberView {
@@ -108,7 +113,7 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
     why = `no check result yet: ${eligible ? 'served' : 'not served'} (health.initial_state: ${health.initialState})`
   } else { eligible = false; why = `down: ${input.healthReason}` }
   return {
-    pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, keyHash: fnv1a(`${pool.name}/${m.name}`), config: m, rdata: input.rdata,
+    pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, keyHash: fnv1a(`${pool.name}/${m.name}`), slot: input.slot, config: m, rdata: input.rdata,
     health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
     admin, adminSource, force, weight, eligible, why,
   }

@@ -10,6 +10,7 @@ import { SelectionState } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
 import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
 import { parseQuery, Status, type Query } from './query.js'
+import type { QueryOutcome } from './stats.js'
 import { pointerOffset } from './template.js'
 
 /** What a query is answered from: compiled zones plus the core's snapshot of the same config, swapped together. */
@@ -34,11 +35,8 @@ export interface ResponderOptions {
   readonly udpPayloadSize: number
 }
 
-/** What happened, for logs and counters. */
-export interface Outcome {
-  rcode: number
-  truncated: boolean
-}
+/** What happened, for logs and counters (dns/stats.ts). */
+export type Outcome = QueryOutcome
 
 /**
  * Build the response to `msg`. `tcp` lifts the size limit and prefixes the 2-byte length.
@@ -48,6 +46,7 @@ export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: Resp
   outcome?: Outcome, client = '', selection: SelectionState = defaultSelection, explain?: ExplainSink): Buffer | undefined {
   const q = parseQuery(msg)
   if (q.status === Status.DROP) return undefined
+  if (outcome !== undefined) { outcome.qtype = q.qtype; outcome.ecs = q.ecsAt !== -1; outcome.pool = -1; outcome.members = undefined }
   const prefix = tcp ? 2 : 0
   if (q.opcode !== 0) return errorResponse(msg, q, RCODE.NOTIMP, prefix, opts, outcome)
   if (q.status === Status.FORMERR) return errorResponse(msg, q, RCODE.FORMERR, prefix, opts, outcome)
@@ -106,6 +105,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
   const client = dependsOnClient(view) || explain !== undefined ? clientOf(msg, q, peer, serving.ecs) : undefined
   const c = choose(serving.snapshot, view, d.family, client, selection, {}, explain?.reasons)
   if (explain !== undefined) { explain.client = client; explain.choice = c; explain.pool = view.name; explain.family = d.family }
+  if (outcome !== undefined) { outcome.pool = view.slot; outcome.members = c.members }
   // The scope tells a resolver for which clients it may cache this answer (only for an ECS client),
   // a NODATA or SERVFAIL that depends on the client as much as an answer.
   const scope = client?.source === 'ecs' && c.scope > 0 ? c.scope + client.scopeOffset : 0

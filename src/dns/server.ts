@@ -15,6 +15,7 @@ import { RCODE_NAME, TYPE_NAME } from './constants.js'
 import { readName } from './decode.js'
 import { SelectionState } from '../core/select.js'
 import { respond, servfail, type ExplainSink, type ResponderOptions, type Serving } from './responder.js'
+import { DnsStats, newOutcome } from './stats.js'
 import { TcpTable } from './tcp-table.js'
 
 export interface ServingSource {
@@ -45,11 +46,16 @@ export class DnsServer {
   readonly #udp: UdpSocket[] = []
   readonly #tcp: Server[] = []
   readonly #conns: TcpTable<TcpConnection>
+  /** Per-query detail for metrics (when DnsServerOptions.stats is on). */
+  readonly stats = new DnsStats()
+  readonly #outcome = newOutcome()
+  readonly #countDetail: boolean
   readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpClientCapped: 0, tcpTimeouts: 0, errors: 0 }
   #lastErrorLog = 0
 
-  constructor (source: ServingSource, opts: DnsOptions, log: Logger) {
+  constructor (source: ServingSource, opts: DnsOptions, log: Logger, countDetail = true) {
     this.#source = source
+    this.#countDetail = countDetail
     this.#opts = opts
     this.#responder = { udpPayloadSize: opts.udpPayloadSize }
     this.#log = log
@@ -108,16 +114,19 @@ export class DnsServer {
   answer (msg: Buffer, tcp: boolean, client: string): Buffer | undefined {
     this.counters.queries++
     let out: Buffer | undefined
+    const o = this.#countDetail ? this.#outcome : undefined
     try {
-      out = respond(msg, tcp, this.#source.get(), this.#responder, undefined, client, this.#selection)
+      out = respond(msg, tcp, this.#source.get(), this.#responder, o, client, this.#selection)
     } catch (err) {
       this.counters.errors++
       this.#logError(err, 'answer failed; sent SERVFAIL')
       out = servfail(msg, tcp)
+      if (o !== undefined) { o.rcode = 2; o.pool = -1; o.truncated = false }
     }
     if (out === undefined) { this.counters.dropped++; return undefined }
     const rcode = (out[(tcp ? 2 : 0) + 3] as number) & 0xf
     ;(this.counters.rcodes[rcode] as number)++
+    if (o !== undefined) this.stats.count(tcp, o)
     if (this.#opts.queryLog) this.#logQuery(msg, out, tcp, client)
     return out
   }
@@ -169,6 +178,9 @@ export class DnsServer {
   }
 
   countTimeout (): void { this.counters.tcpTimeouts++ }
+
+  /** TCP connections open now. */
+  get tcpOpen (): number { return this.#conns.size }
 
   #logQuery (msg: Buffer, out: Buffer, tcp: boolean, client: string): void {
     let qname = '?'

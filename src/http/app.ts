@@ -18,6 +18,7 @@ import type { Logger } from '../log.js'
 import { clientOf, parseCidrs, type Cidr, type HttpClient } from './client-address.js'
 import { cleanQuery, normalizePath, pathTail } from './location.js'
 import { RouteTable } from './route-table.js'
+import type { HttpStats } from './stats.js'
 import { guardWriteStalls } from './write-stall.js'
 
 export interface RedirectDeps {
@@ -28,6 +29,8 @@ export interface RedirectDeps {
   readonly log?: Logger
   /** Connection limits; the defaults suit production, tests shrink them. */
   readonly limits?: Partial<ServerLimits>
+  /** Where responses are counted for metrics; none: nothing counted. */
+  readonly stats?: HttpStats
 }
 
 /** Timeouts and sizes of the HTTP server (research/reliability.md §a9). */
@@ -78,6 +81,8 @@ interface RouteState {
   readonly filters: readonly CandidateFilter[]
   /** For the rotating policies: the redirect built per decision, filter and starting member, on first use. */
   readonly frames: Map<FamilyDecision, Array<Array<Frame | undefined> | undefined>>
+  /** The route's number in the response counters. */
+  readonly slot: number
 }
 
 /**
@@ -147,6 +152,9 @@ export function serverOptions (limits: ServerLimits): FastifyHttpOptions<Server>
  */
 export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, reply: FastifyReply) => void {
   const selection = new SelectionState()
+  const stats = deps.stats
+  /** Count an answer given before a route matched. */
+  const early = (status: number): void => { stats?.count(stats.noRoute, status) }
   let compiled: Compiled | undefined
   let lastHeader: string | undefined
   let lastHost: string | undefined
@@ -166,6 +174,7 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
         // Keys are unique per route: two routes to one pool may filter differently (allow_downgrade).
         filters: [0, 1, 2, 3].map(slot => ({ key: index * 4 + slot, keep: (m: MemberView) => redirectable(m, route, slot >= 2, (slot & 1) === 1) === undefined })),
         frames: new Map(),
+        slot: stats?.routeSlot(route) ?? -1,
       }
     })
     compiled = { snap, routes, trusted, states }
@@ -177,14 +186,14 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const { routes, trusted, states } = compiled?.snap === snap ? compiled : compile(snap)
     const seen = readHeaders(req.raw.rawHeaders)
     // RFC 9112 §3.2: a request with more than one Host header is invalid.
-    if (seen.hosts > 1) return void reply.code(400).send({ error: 'more than one Host header' })
+    if (seen.hosts > 1) { early(400); return void reply.code(400).send({ error: 'more than one Host header' }) }
     const rawUrl = req.raw.url ?? '/'
     const q = rawUrl.indexOf('?')
     // normalizePath refuses absolute-form targets (GET http://evil/x) rather than routing by their path.
     const norm = normalizePath(rawUrl, q === -1 ? rawUrl.length : q)
-    if (!norm.ok) return void reply.code(400).send({ error: norm.reason })
+    if (!norm.ok) { early(400); return void reply.code(400).send({ error: norm.reason }) }
     const query = q === -1 ? undefined : cleanQuery(rawUrl.slice(q + 1))
-    if (q !== -1 && query === undefined) return void reply.code(400).send({ error: 'the query has a bad percent-escape' })
+    if (q !== -1 && query === undefined) { early(400); return void reply.code(400).send({ error: 'the query has a bad percent-escape' }) }
     // Most requests repeat the last Host header: comparing it is cheaper than parsing it again
     // (the route table keeps its own last host, which saves its Map lookup: about 40 ns).
     let host: string | undefined
@@ -194,10 +203,10 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       lastHeader = seen.host
       lastHost = host
     }
-    if (host === undefined) return void reply.code(400).send({ error: 'missing or invalid Host header' })
+    if (host === undefined) { early(400); return void reply.code(400).send({ error: 'missing or invalid Host header' }) }
     const match = routes.match(host, norm.path)
-    if (match.kind === 'unknown-host') return void reply.code(421).send({ error: `no redirects for host ${host}` })
-    if (match.kind === 'no-route') return void reply.code(404).send({ error: 'no redirect route for this path' })
+    if (match.kind === 'unknown-host') { early(421); return void reply.code(421).send({ error: `no redirects for host ${host}` }) }
+    if (match.kind === 'no-route') { early(404); return void reply.code(404).send({ error: 'no redirect route for this path' }) }
     const route = match.route
     const state = states[match.index] as RouteState
     const view = state.view
@@ -232,15 +241,26 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const ordered = frame?.ordered ?? []
     const decision = choice?.decision
 
-    if (mirrorlist) return void reply.code(200).header('cache-control', 'no-cache').send(mirrorList(snap, route, norm.path, tail, view, choice, ordered, client))
+    if (mirrorlist) {
+      stats?.count(state.slot, 200)
+      return void reply.code(200).header('cache-control', 'no-cache').send(mirrorList(snap, route, norm.path, tail, view, choice, ordered, client))
+    }
     const first = ordered[0]
     if (frame === undefined || first === undefined) {
       const pool = decision?.servedBy ?? route.pool
       // redirect() writes the raw response: headers set on `reply` would be lost there.
-      if (route.fallbackUrl !== undefined) return redirect(reply, route, route.fallbackUrl + tail, undefined, pool, undefined)
+      if (route.fallbackUrl !== undefined) {
+        stats?.count(state.slot, route.status)
+        return redirect(reply, route, route.fallbackUrl + tail, undefined, pool, undefined)
+      }
+      stats?.count(state.slot, 503)
       if (route.debugHeaders) reply.header('x-gslb-pool', pool)
       return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
+    }
+    if (stats !== undefined) {
+      stats.count(state.slot, route.status)
+      stats.memberRedirects.add(first.slot)
     }
     redirect(reply, route, frame.location + tail, linkOf(frame.link, tail), decision?.servedBy ?? route.pool, first.name)
   }

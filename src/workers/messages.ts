@@ -17,6 +17,8 @@ export type ToPrimary =
   | { readonly gslb: 'admin-cancel', readonly id: number }
   /** The worker has applied admin state `version`. */
   | { readonly gslb: 'admin-applied', readonly version: number }
+  /** The worker's admin API was scraped: the primary sums every worker's metrics. */
+  | { readonly gslb: 'metrics-request', readonly id: number }
 
 export type ToWorker =
   /** The whole admin state after a change, numbered; a worker applies it and says admin-applied. */
@@ -24,6 +26,8 @@ export type ToWorker =
   /** The answer to admin-load (with the state) or admin-update (once every worker applied it). */
   | { readonly gslb: 'admin-reply', readonly id: number, readonly ok: true, readonly version: number, readonly state?: StateJson }
   | { readonly gslb: 'admin-reply', readonly id: number, readonly ok: false, readonly code: ErrorCode, readonly message: string }
+  /** The sum of every worker's metrics (Prometheus text), or why not. */
+  | { readonly gslb: 'metrics-reply', readonly id: number, readonly text: string, readonly contentType: string, readonly error?: string }
 
 /** One end of the channel: the worker's `process`, or the primary's view of one worker. */
 export interface Channel<In, Out> {

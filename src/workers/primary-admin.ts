@@ -69,7 +69,7 @@ export class PrimaryAdmin {
         for (const fn of this.#ackWaiters) fn()
         break
       default:
-        break
+        break // other messages (metrics) are the supervisor's
     }
   }
 

@@ -13,6 +13,7 @@ import { systemClock } from '../core/clock.js'
 import type { Logger } from '../log.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from './messages.js'
 import { PrimaryAdmin } from './primary-admin.js'
+import { PrimaryMetrics } from './metrics-channel.js'
 
 /** Past a worker's own shutdown bound, the primary waits this much longer before it kills it. */
 const KILL_MARGIN_MS = 2000
@@ -35,6 +36,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   const store = new FileAdminStore(stateFile, systemClock, log.child({ mod: 'admin-state' }))
   await store.load()
   const admin = new PrimaryAdmin(store, log.child({ mod: 'admin-state' }))
+  const metrics = new PrimaryMetrics()
 
   // Workers accept TCP connections themselves instead of the primary handing them over.
   cluster.schedulingPolicy = cluster.SCHED_NONE
@@ -48,8 +50,10 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
 
   const fork = (): void => {
     const w = cluster.fork()
-    const link = admin.attach(`worker ${w.id}`, channelOf(w))
+    const channel = channelOf(w)
+    const link = admin.attach(`worker ${w.id}`, channel)
     w.on('message', (m: unknown) => {
+      if (isGslbMessage(m) && m.gslb === 'metrics-request') void metrics.answer((m as unknown as { id: number }).id, channel.send)
       if (isGslbMessage(m) && m.gslb === 'ready') {
         ready.add(w.id)
         if (ready.size >= opts.workers) started()

@@ -2,7 +2,7 @@
 # Interop checks with real DNS tools against the bundled zones: dig, kdig, and an unbound resolver
 # that resolves example.test through a stub-zone pointing at gslb. Runs itself inside a private
 # network namespace (unshare --net) so that no tool can send a packet off this machine.
-# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin; root for unshare. Exit 1 on any failure.
+# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin, prometheus (promtool); root for unshare. Exit 1 on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -54,6 +54,27 @@ expect "kdig TCP"                "$K +tcp mail.example.test AAAA"        "2001:d
 expect "kdig NSID ignored"       "$K +nsid www.example.test"             "status: NOERROR"
 expect "dig NOTIFY: NOTIMP"       "$D +opcode=notify example.test SOA"    "opcode: NOTIFY, status: NOTIMP"
 expect "kdig wildcard"           "$K a.b.apps.example.test"              "192\.0\.2\.80"
+
+# Metrics: promtool lints a scrape, and a real Prometheus scrapes the admin listener and sees a
+# counter move through its own HTTP API.
+expect "promtool check metrics"  "curl -s http://127.0.0.1:8081/metrics | promtool check metrics && echo lint-ok" "^lint-ok$"
+cat > "$tmp/prometheus.yml" <<PROM
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: gslb
+    static_configs: [{ targets: ["127.0.0.1:8081"] }]
+PROM
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/prom-data" --web.listen-address=127.0.0.1:9099 --log.level=warn >"$tmp/prometheus.log" 2>&1 &
+pids+=($!)
+prom_query() { { curl -s "http://127.0.0.1:9099/api/v1/query" --data-urlencode "query=$1" || true; } | sed -n 's/.*"value":\[[^,]*,"\([^"]*\)"\].*/\1/p'; }
+up=""
+for _ in $(seq 150); do up=$(prom_query 'up{job="gslb"}'); [ "$up" = 1 ] && break; sleep 0.2; done
+if [ "$up" = 1 ]; then pass "prometheus: target up"; else fail "prometheus: target up" "up=$up; $(tail -c 300 "$tmp/prometheus.log")"; fi
+before=$(prom_query 'sum(gslb_dns_queries_total)'); before=${before:-0}
+for _ in $(seq 30); do dig @127.0.0.1 -p $PORT +short www.example.test >/dev/null; done
+after=$before
+for _ in $(seq 100); do after=$(prom_query 'sum(gslb_dns_queries_total)'); after=${after:-0}; awk -v a="$after" -v b="$before" 'BEGIN {exit !(a >= b + 30)}' && break; sleep 0.2; done
+if awk -v a="$after" -v b="$before" 'BEGIN {exit !(a >= b + 30)}'; then pass "prometheus: gslb_dns_queries_total moved ($before → $after)"; else fail "prometheus: counter moved" "before=$before after=$after"; fi
 
 # libmaxminddb's mmdblookup, an independent reader, reads the demo database gslb built.
 expect "mmdblookup demo db"      "mmdblookup --file $root/geo/demo-city.mmdb --ip 127.0.2.9 city names en" "New York"
