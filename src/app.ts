@@ -5,7 +5,7 @@
  * leaves everything serving as it was.
  */
 import { dirname, resolve } from 'node:path'
-import { AdminServer } from './admin/server.js'
+import { AdminServer, type ReloadReport } from './admin/server.js'
 import { RedirectServer } from './http/server.js'
 import type { GslbConfig } from './config/model.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
@@ -19,6 +19,10 @@ import { DnsServing } from './dns/serving.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
+import { ConfigWatch } from './config/watch.js'
+import { ConfigError, ErrorCode, formatIssue, GslbError } from './errors.js'
+import { adminToken, isLoopback, TOKEN_ENV } from './admin/auth.js'
+import { hostPort } from './net/address.js'
 import { HttpStats } from './http/stats.js'
 import { Metrics, newLifecycle } from './metrics/metrics.js'
 import { explain, type DnsExplain, type ExplainQuery, type HttpExplain } from './explain/explain.js'
@@ -34,12 +38,30 @@ export interface AppOptions extends LoadOptions {
   readonly offline?: boolean
   /** How GET /metrics is answered. @default this process's registry; with --workers, the primary's sum of all */
   readonly metricsText?: MetricsText
+  /** With --workers: reload and status across every worker, and where this one says what it serves. */
+  readonly cluster?: ClusterControl
+}
+
+export interface ClusterControl {
+  reloadAll: () => Promise<ReadonlyArray<ReloadResult & { worker: string }>>
+  statusAll: () => Promise<ReadonlyArray<{ worker: string, version: string, ready: boolean }>>
+  serving: (version: string, ready: boolean) => void
 }
 
 /** Given the process's metrics once, at build time; returns what answers a scrape. */
 export type MetricsText = (local: Metrics) => () => Promise<{ text: string, contentType: string }>
 
 /** The state file named by `health.state_file`, relative to the configuration file. */
+/** What a reload did: the version serving after it, and the errors that refused it. */
+export interface ReloadResult {
+  readonly ok: boolean
+  /** The configuration version serving after the reload (the previous one when refused). */
+  readonly version: string
+  readonly previous: string
+  /** `file:line:col: field: message [CODE]` per problem. */
+  readonly errors: readonly string[]
+}
+
 export function stateFilePath (file: string, config: GslbConfig): string {
   return resolve(dirname(file), config.health.stateFile)
 }
@@ -51,6 +73,8 @@ export class Gslb {
   readonly http: RedirectServer | undefined
   readonly #serving: DnsServing
   #geo: GeoWatch | undefined
+  #watch: ConfigWatch | undefined
+  #reloading: Promise<unknown> = Promise.resolve()
   /** Reloads, admin changes, geo database loads, and whether the process is stopping. */
   readonly lifecycle = newLifecycle()
   /** Prometheus metrics (metrics.enabled); undefined when off. */
@@ -91,11 +115,18 @@ export class Gslb {
       })
       : undefined
     const metrics = this.metrics
+    const token = config.adminListen === undefined ? undefined : adminToken(config)
+    if (config.adminListen !== undefined && token === undefined && !isLoopback(config.adminListen.host)) {
+      throw new GslbError(ErrorCode.ADMIN_TOKEN, `listen.admin ${hostPort(config.adminListen.host, config.adminListen.port)} is not a loopback address: set ${TOKEN_ENV} or admin.token_file`)
+    }
     this.admin = config.adminListen === undefined
       ? undefined
       : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), {
+        ...(token === undefined ? {} : { token }),
         explain: q => this.explain(q),
         lifecycle: this.lifecycle,
+        reload: async () => await this.#reloadReport(),
+        status: async () => await this.#status(),
         ...(metrics === undefined ? {} : { metrics: options.metricsText === undefined ? async () => ({ text: await metrics.text(), contentType: metrics.contentType }) : options.metricsText(metrics) }),
       })
   }
@@ -142,6 +173,7 @@ export class Gslb {
       throw err
     }
     const config = this.config
+    this.#options.cluster?.serving(config.version, this.core.snapshot.ready)
     this.#log.info({
       zones: config.zones.map(z => ({ zone: z.name, owners: z.owners.length, records: countRecords(z) })),
       pools: config.pools.map(p => ({ pool: p.name, members: p.members.length, policy: p.policy })),
@@ -149,8 +181,18 @@ export class Gslb {
     return bound
   }
 
-  /** Re-read the configuration; on error keep the current one. Listener changes need a restart. */
-  async reload (): Promise<boolean> {
+  /**
+   * Re-read the configuration; on any error keep the current one serving. Listener changes need a
+   * restart. Reloads run one at a time (SIGHUP, a file change and the API may ask at once).
+   */
+  reload (): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reloadNow())
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  async #reloadNow (): Promise<ReloadResult> {
+    const previous = this.config.version
     try {
       const next = await loadConfig(this.#file, this.#options)
       // Compile first: an error here leaves everything as it was. The publish that applyConfig
@@ -158,14 +200,53 @@ export class Gslb {
       this.#serving.prepare(next)
       await this.#useGeo(next)
       this.core.applyConfig(next)
+      this.#watch?.follow(next.zonesDir)
       this.lifecycle.reloads.ok++
-      this.#log.info({ zones: next.zones.length, pools: next.pools.length, version: next.version }, 'configuration reloaded')
-      return true
+      this.#options.cluster?.serving(next.version, this.core.snapshot.ready)
+      this.#log.info({ zones: next.zones.length, pools: next.pools.length, version: next.version, previous }, 'configuration reloaded')
+      return { ok: true, version: next.version, previous, errors: [] }
     } catch (err) {
       this.lifecycle.reloads.failed++
-      this.#log.error({ err: (err as Error).message }, 'reload failed; the previous configuration keeps serving')
-      return false
+      const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message]
+      this.#log.error({ errors, version: previous }, 'reload failed; the previous configuration keeps serving')
+      return { ok: false, version: previous, previous, errors }
     }
+  }
+
+  /** A reload through the API: this process, or every worker with --workers. */
+  async #reloadReport (): Promise<ReloadReport> {
+    const cluster = this.#options.cluster
+    if (cluster === undefined) {
+      const r = await this.reload()
+      return { ok: r.ok, version: r.version, errors: r.errors }
+    }
+    const workers = await cluster.reloadAll()
+    const versions = new Set(workers.map(w => w.version))
+    return {
+      ok: workers.every(w => w.ok),
+      version: versions.size === 1 ? [...versions][0] as string : null,
+      errors: [...new Set(workers.flatMap(w => w.errors))],
+      workers: workers.map(w => ({ worker: w.worker, ok: w.ok, version: w.version, errors: w.errors })),
+    }
+  }
+
+  async #status (): Promise<Record<string, unknown>> {
+    const s = this.core.snapshot
+    return {
+      version: s.config.version,
+      file: s.config.file,
+      ready: s.ready && !this.lifecycle.draining,
+      snapshot: { version: s.version, published_at: new Date(s.publishedAt).toISOString() },
+      geo_database: this.#geo?.current === undefined ? null : { file: this.#geo.path, type: this.#geo.current.type, built_at: this.#geo.current.builtAt.toISOString() },
+      reloads: this.lifecycle.reloads,
+      ...(this.#options.cluster === undefined ? {} : { workers: await this.#options.cluster.statusAll() }),
+    }
+  }
+
+  /** Reload whenever gslb.yaml or a zone file changes (gslb serve, unless --no-watch). */
+  watchFiles (): void {
+    this.#watch ??= new ConfigWatch(this.#file, this.config.zonesDir, () => this.reload(), this.#log.child({ mod: 'config' }))
+    this.#watch.start()
   }
 
   /**
@@ -202,6 +283,7 @@ export class Gslb {
    */
   async close (): Promise<void> {
     this.lifecycle.draining = true
+    this.#watch?.close()
     this.core.stop()
     this.#geo?.close()
     const { timeoutMs, keepaliveGraceMs } = this.config.shutdown

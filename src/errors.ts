@@ -28,6 +28,9 @@ export const ErrorCode = {
   NO_MEMBER: 'GSLB_E_NO_MEMBER',
   BAD_REQUEST: 'GSLB_E_BAD_REQUEST',
   INTERNAL: 'GSLB_E_INTERNAL',
+  RELOAD_REFUSED: 'GSLB_E_RELOAD_REFUSED',
+  UNAUTHORIZED: 'GSLB_E_UNAUTHORIZED',
+  ADMIN_TOKEN: 'GSLB_E_ADMIN_TOKEN',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

@@ -71,11 +71,11 @@ describe('admin state file', () => {
       await rm(join(dir, 'var'))
       const ok = await put(stack, 'm3', { state: 'maint', note: 'disk replaced' })
       assert.equal(ok.status, 200, 'the next change succeeds once the disk is writable')
-      assert.deepEqual(ok.body, { member: 'web/m3', state: 'maint', force: null, expires_at: null, note: 'disk replaced' })
+      assert.deepEqual(ok.body, { member: 'web/m3', state: 'maint', force: null, weight: null, expires_at: null, note: 'disk replaced' })
       assert.deepEqual(Object.keys(await stateFile(dir)), ['web/m3'])
       assert.deepEqual(await answers(stack), ['127.0.0.11', '127.0.0.12'])
 
-      assert.equal(await stack.app.reload(), true)
+      assert.equal((await stack.app.reload()).ok, true)
       assert.deepEqual(await answers(stack), ['127.0.0.11', '127.0.0.12'], 'a reload does not apply what was reported as failed')
       assert.deepEqual(await adminStates(stack), { m1: 'ready', m2: 'ready', m3: 'maint' })
     } finally {

@@ -103,7 +103,7 @@ describe('metrics', () => {
     const admin = `http://127.0.0.1:${stack.adminPort as number}`
     const put = await fetch(`${admin}/v1/members/web/a/admin`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'drain' }) })
     assert.equal(put.status, 200)
-    assert.equal(await stack.app.reload(), true)
+    assert.equal((await stack.app.reload()).ok, true)
     const now = parse((await scrape(stack.adminPort as number)).text).samples
     assert.equal(now.get('gslb_member_admin_state{pool="web",member="a",state="drain"}'), 1)
     assert.equal(now.get('gslb_member_eligible{pool="web",member="a",site="fra"}'), 0)

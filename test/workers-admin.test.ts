@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryAdminStore } from '../src/core/admin-memory-store.js'
-import type { AdminChange, AdminEntry, AdminStore, AdminTable } from '../src/core/admin-state.js'
+import type { AdminChange, AdminStore, AdminTable } from '../src/core/admin-state.js'
 import { ManualClock } from '../src/core/clock.js'
 import { ErrorCode, GslbError } from '../src/errors.js'
 import { silentLogger } from '../src/log.js'
@@ -50,9 +50,9 @@ class SlowStore implements AdminStore {
   readonly gates: Array<() => void> = []
   get table (): AdminTable { return this.inner.table }
   async load (): Promise<void> {}
-  async update (key: string, change: AdminChange): Promise<AdminEntry | undefined> {
+  async update (keys: readonly string[], change: AdminChange): Promise<void> {
     await new Promise<void>(resolve => this.gates.push(resolve))
-    return await this.inner.update(key, change)
+    await this.inner.update(keys, change)
   }
 
   onChange (fn: () => void): void { this.inner.onChange(fn) }
@@ -68,7 +68,7 @@ describe('primary and workers: one admin state', () => {
     await Promise.all([a.store.load(), b.store.load()])
     b.hold = true
     let answered = false
-    const done = a.store.update('web/m1', { state: 'drain', setAt: 0 }).then(() => { answered = true })
+    const done = a.store.update(['web/m1'], { state: 'drain', setAt: 0 }).then(() => { answered = true })
     await flush()
     assert.equal(a.store.table.get('web/m1', 0)?.state, 'drain', 'applied in the worker that asked')
     assert.equal(answered, false, 'not answered while the other worker has not applied it')
@@ -85,7 +85,7 @@ describe('primary and workers: one admin state', () => {
     await Promise.all([a.store.load(), b.store.load()])
     b.hold = true
     const answered: number[] = []
-    const changes = [1, 2, 3, 4, 5].map(i => a.store.update(`web/m${i}`, { state: 'maint', setAt: 0 }).then(() => answered.push(i)))
+    const changes = [1, 2, 3, 4, 5].map(i => a.store.update([`web/m${i}`], { state: 'maint', setAt: 0 }).then(() => answered.push(i)))
     await flush()
     assert.deepEqual(answered, [])
     clock.advance(ACK_WAIT_MS)
@@ -99,8 +99,8 @@ describe('primary and workers: one admin state', () => {
     const primary = new PrimaryAdmin(store, silentLogger, clock)
     const a = worker(primary, clock, 'a')
     await a.store.load()
-    const first = a.store.update('web/m1', { state: 'drain', setAt: 0 })
-    const second = a.store.update('web/m2', { state: 'drain', setAt: 0 })
+    const first = a.store.update(['web/m1'], { state: 'drain', setAt: 0 })
+    const second = a.store.update(['web/m2'], { state: 'drain', setAt: 0 })
     await flush()
     assert.equal(store.gates.length, 1, 'the first write is under way, the second queued')
     clock.advance(PRIMARY_REPLY_MS)
@@ -119,7 +119,7 @@ describe('primary and workers: one admin state', () => {
     const primary = new PrimaryAdmin(store, silentLogger, clock)
     const a = worker(primary, clock, 'a')
     await a.store.load()
-    const waiting = a.store.update('web/m1', { state: 'drain', setAt: 0 })
+    const waiting = a.store.update(['web/m1'], { state: 'drain', setAt: 0 })
     a.store.close()
     await assert.rejects(waiting, (e: unknown) => e instanceof GslbError && e.code === ErrorCode.STATE_UNAVAILABLE)
 

@@ -1,11 +1,22 @@
 /**
  * `gslb admin`: talk to a running server's admin API.
- *   gslb admin status                         members with health and admin state
+ *   gslb admin status [--json]                             pools, decisions with reasons, members
  *   gslb admin drain|maint|ready POOL/MEMBER [--for 30m] [--note TEXT]
- *   gslb admin force-up|force-down|unforce POOL/MEMBER [--for 30m]
- * The address comes from --admin, else from listen.admin in the configuration file.
+ *   gslb admin force-up|force-down|unforce POOL/MEMBER [--for 30m] [--note TEXT]
+ *   gslb admin weight POOL/MEMBER N|reset [--for 30m] [--note TEXT]
+ *   gslb admin site drain|maint|ready SITE [--for 30m] [--note TEXT]
+ *   gslb admin reload
+ * It needs only the admin address: --admin ADDR:PORT, else `listen.admin` read from the
+ * configuration file without checking the rest of it (a broken configuration elsewhere does not
+ * stop an operator from draining a member). The token comes from GSLB_ADMIN_TOKEN or the file
+ * `admin.token_file` names. Every failure is one line on stderr.
  */
-import { loadConfig } from '../config/load.js'
+import { readFile } from 'node:fs/promises'
+import { userInfo } from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { parse } from 'yaml'
+import { TOKEN_ENV } from '../admin/auth.js'
+import { parseListen } from '../config/load.js'
 import { hostPort } from '../net/address.js'
 
 export interface AdminOptions {
@@ -14,9 +25,23 @@ export interface AdminOptions {
   readonly args: readonly string[]
   readonly duration: string | undefined
   readonly note: string | undefined
+  readonly json: boolean
 }
 
-const ACTIONS: Record<string, { state?: string, force?: string }> = {
+export const ADMIN_USAGE = `Usage:
+  gslb admin status [--json]
+  gslb admin drain|maint|ready POOL/MEMBER [--for 30m] [--note TEXT]
+  gslb admin force-up|force-down|unforce POOL/MEMBER [--for 30m] [--note TEXT]
+  gslb admin weight POOL/MEMBER N|reset [--for 30m] [--note TEXT]
+  gslb admin site drain|maint|ready SITE [--for 30m] [--note TEXT]
+  gslb admin reload
+
+Talks to the running server at --admin ADDR:PORT, else listen.admin from -c FILE (default gslb.yaml).
+The token (when the server needs one) comes from ${TOKEN_ENV} or admin.token_file.
+--for takes a duration (500ms, 2s, 1.5m, 1h, 1d); the change undoes itself after it.
+`
+
+const MEMBER_ACTIONS: Record<string, { state?: string, force?: string }> = {
   drain: { state: 'drain' },
   maint: { state: 'maint' },
   ready: { state: 'ready' },
@@ -25,49 +50,166 @@ const ACTIONS: Record<string, { state?: string, force?: string }> = {
   unforce: { force: 'none' },
 }
 
+class Usage extends Error {}
+
 export async function admin (opts: AdminOptions): Promise<number> {
-  const [action, target] = opts.args
-  let base = opts.admin
-  if (base === undefined) {
-    const config = await loadConfig(opts.config)
-    if (config.adminListen === undefined) {
-      process.stderr.write(`gslb admin: ${config.file} has no listen.admin; pass --admin ADDR:PORT\n`)
-      return 2
-    }
-    base = hostPort(config.adminListen.host, config.adminListen.port)
-  }
-  const url = `http://${base}`
   try {
-    if (action === 'status' || action === undefined) {
-      const res = await fetch(`${url}/v1/pools`)
-      const body = await res.json() as { ready: boolean, pools: Array<{ name: string, policy: string, members: Array<Record<string, unknown>>, ipv4: { reasons: string[] }, ipv6: { reasons: string[] } }> }
-      process.stdout.write(`ready: ${body.ready}\n`)
-      for (const p of body.pools) {
-        process.stdout.write(`\npool ${p.name} (${p.policy})\n`)
-        for (const m of p.members) {
-          const force = m.force === null ? '' : ` force=${String(m.force)}`
-          process.stdout.write(`  ${String(m.name).padEnd(16)} ${String(m.address ?? m.host).padEnd(22)} ${m.eligible === true ? 'SERVED ' : 'out    '} health=${String(m.health)} admin=${String(m.admin)}${force} weight=${String(m.weight)}  ${String(m.why)}\n`)
-        }
-      }
+    const { base, token } = await target(opts)
+    const api = new Api(base, token)
+    const [action = 'status', ...rest] = opts.args
+    const extra = { ...(opts.duration === undefined ? {} : { expires: opts.duration }), ...(opts.note === undefined ? {} : { note: opts.note }) }
+    if (action === 'status') return await status(api, opts.json)
+    if (action === 'reload') return await reload(api)
+    if (action === 'site') {
+      const [what, site] = rest
+      const state = what === 'drain' || what === 'maint' || what === 'ready' ? what : undefined
+      if (state === undefined || site === undefined) throw new Usage('gslb admin site drain|maint|ready SITE')
+      const r = await api.put(`/v1/sites/${encodeURIComponent(site)}/admin`, { state, ...extra })
+      process.stdout.write(`site ${site}: ${state}${r.expires_at === null ? '' : ` until ${String(r.expires_at)}`} (${(r.members as string[]).join(', ')})\n`)
       return 0
     }
-    const change = ACTIONS[action]
-    if (change === undefined || target === undefined || !target.includes('/')) {
-      process.stderr.write('usage: gslb admin status | drain|maint|ready|force-up|force-down|unforce POOL/MEMBER [--for DURATION] [--note TEXT]\n')
-      return 2
+    const [target_ = '', value] = rest
+    const [pool, member] = target_.split('/')
+    if (pool === undefined || member === undefined || pool === '' || member === '') throw new Usage(`gslb admin ${action} POOL/MEMBER`)
+    const path = `/v1/members/${encodeURIComponent(pool)}/${encodeURIComponent(member)}/admin`
+    let change: Record<string, unknown>
+    if (action === 'weight') {
+      const weight = value === 'reset' ? null : /^\d{1,7}$/.test(value ?? '') ? Number(value) : undefined
+      if (weight === undefined) throw new Usage('gslb admin weight POOL/MEMBER N|reset (N: 0 to 1000000)')
+      change = { weight }
+    } else {
+      const c = MEMBER_ACTIONS[action]
+      if (c === undefined) throw new Usage(`unknown admin action "${action}"`)
+      change = { ...c }
     }
-    const [pool, member] = target.split('/') as [string, string]
-    const res = await fetch(`${url}/v1/members/${encodeURIComponent(pool)}/${encodeURIComponent(member)}/admin`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...change, ...(opts.duration === undefined ? {} : { expires: opts.duration }), ...(opts.note === undefined ? {} : { note: opts.note }) }),
-    })
-    const body = await res.json() as Record<string, unknown>
-    if (!res.ok) { process.stderr.write(`gslb admin: ${String(body.error ?? body.message ?? res.status)}\n`); return 1 }
-    process.stdout.write(`${String(body.member)}: state=${String(body.state)} force=${String(body.force)}${body.expires_at === null ? '' : ` until ${String(body.expires_at)}`}\n`)
+    const r = await api.put(path, { ...change, ...extra })
+    process.stdout.write(`${String(r.member)}: ${String(r.state)}${r.force === null ? '' : `, forced ${String(r.force)}`}${r.weight === null ? '' : `, weight ${String(r.weight)}`}${r.expires_at === null ? '' : ` until ${String(r.expires_at)}`}${r.note === null ? '' : ` (${String(r.note)})`}\n`)
     return 0
   } catch (err) {
-    process.stderr.write(`gslb admin: cannot reach ${url}: ${(err as Error).message}\n`)
+    if (err instanceof Usage) {
+      process.stderr.write(`gslb admin: ${err.message}\n\n${ADMIN_USAGE}`)
+      return 2
+    }
+    process.stderr.write(`gslb admin: ${(err as Error).message}\n`)
     return 1
   }
+}
+
+/** The admin address and token, from the flags or the configuration file (read, not validated). */
+async function target (opts: AdminOptions): Promise<{ base: string, token: string | undefined }> {
+  let token = process.env[TOKEN_ENV]?.trim()
+  if (token === '') token = undefined
+  if (opts.admin !== undefined && token !== undefined) return { base: opts.admin, token }
+  let doc: { listen?: { admin?: unknown }, admin?: { token_file?: unknown } } | undefined
+  try {
+    doc = parse(await readFile(opts.config, 'utf8')) as typeof doc
+  } catch (err) {
+    if (opts.admin !== undefined) return { base: opts.admin, token }
+    throw new Error(`cannot read ${opts.config} for listen.admin (${(err as Error).message}); pass --admin ADDR:PORT`)
+  }
+  if (token === undefined && typeof doc?.admin?.token_file === 'string') {
+    try {
+      token = (await readFile(resolve(dirname(opts.config), doc.admin.token_file), 'utf8')).trim()
+    } catch (err) {
+      throw new Error(`cannot read admin.token_file: ${(err as Error).message}`)
+    }
+  }
+  if (opts.admin !== undefined) return { base: opts.admin, token }
+  const listen = doc?.listen?.admin
+  if (typeof listen !== 'string') throw new Error(`${opts.config} has no listen.admin; pass --admin ADDR:PORT`)
+  const a = parseListen(listen)
+  if (typeof a === 'string') throw new Error(`${opts.config}: listen.admin: ${a}`)
+  return { base: hostPort(a.host, a.port), token }
+}
+
+class Api {
+  readonly #base: string
+  readonly #headers: Record<string, string>
+
+  constructor (base: string, token: string | undefined) {
+    this.#base = `http://${base}`
+    let user = process.env.USER ?? ''
+    if (user === '') { try { user = userInfo().username } catch { user = 'unknown' } }
+    this.#headers = { 'x-gslb-user': user.replace(/[^\w.@-]/g, '_').slice(0, 64), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }
+  }
+
+  async get (path: string): Promise<Record<string, unknown>> { return await this.#send('GET', path) }
+  async put (path: string, body: unknown): Promise<Record<string, unknown>> { return await this.#send('PUT', path, body) }
+  async post (path: string): Promise<{ status: number, body: Record<string, unknown> }> {
+    return await this.#send('POST', path, undefined, true) as unknown as { status: number, body: Record<string, unknown> }
+  }
+
+  async #send (method: string, path: string, body?: unknown, raw = false): Promise<Record<string, unknown>> {
+    let res: Response
+    try {
+      res = await fetch(`${this.#base}${path}`, {
+        method,
+        headers: { ...this.#headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      throw new Error(`cannot reach ${this.#base}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is gslb serve running?)`)
+    }
+    let json: Record<string, unknown>
+    try {
+      json = await res.json() as Record<string, unknown>
+    } catch {
+      throw new Error(`${this.#base}${path} answered ${res.status} without JSON`)
+    }
+    if (raw) return { status: res.status, body: json }
+    if (!res.ok) throw new Error(`${String(json.error ?? res.status)}${json.code === undefined ? '' : ` [${String(json.code)}]`}`)
+    return json
+  }
+}
+
+async function reload (api: Api): Promise<number> {
+  const { status, body } = await api.post('/v1/reload')
+  const workers = body.workers as Array<{ worker: string, ok: boolean, version: string }> | undefined
+  if (status === 200) {
+    process.stdout.write(`reloaded: version ${String(body.version ?? 'differs between workers')}\n`)
+    for (const w of workers ?? []) process.stdout.write(`  ${w.worker}: ${w.version}\n`)
+    return 0
+  }
+  if (status !== 422) throw new Error(`${String(body.error ?? status)}${body.code === undefined ? '' : ` [${String(body.code)}]`}`)
+  process.stderr.write(`gslb admin reload: ${String(body.error)}\n`)
+  for (const e of (body.errors as string[] | undefined) ?? []) process.stderr.write(`${e}\n`)
+  return 1
+}
+
+interface MemberJson { name: string, address?: string, host?: string, url?: string, site: string | null, eligible: boolean, why: string, health: string, admin: string, force: string | null, weight: number, weight_source: string, note: string | null, expires_at: string | null, set_by: string | null }
+interface DecisionJson { kind: string, mode: string, members: string[], reasons: string[], served_by: string, site: string | null }
+interface PoolJson { name: string, policy: string, within?: string, members: MemberJson[], ipv4: DecisionJson, ipv6: DecisionJson, host: DecisionJson, url: DecisionJson }
+
+async function status (api: Api, json: boolean): Promise<number> {
+  const pools = await api.get('/v1/pools') as unknown as { ready: boolean, version: number, config_version: string, pools: PoolJson[] }
+  if (json) { process.stdout.write(`${JSON.stringify(pools, null, 2)}\n`); return 0 }
+  const out: string[] = [`config ${pools.config_version}, snapshot ${pools.version}, ${pools.ready ? 'ready' : 'NOT READY (first round of checks)'}`]
+  for (const p of pools.pools) {
+    out.push('', `pool ${p.name} (${p.policy}${p.within === undefined ? '' : `, within ${p.within}`})`)
+    const families: Array<[string, DecisionJson]> = [['IPv4', p.ipv4], ['IPv6', p.ipv6], ['CNAME', p.host], ['redirects', p.url]]
+    const dnsServing = new Set<string>()
+    for (const [label, d] of families) {
+      if (d.mode === 'empty') continue
+      if (label !== 'redirects') for (const m of d.members) dnsServing.add(m)
+      const mode = d.mode === 'normal' ? (d.reasons.some(r => r.startsWith('degraded')) ? 'normal, degraded' : 'normal') : d.mode === 'fallback' ? `served by fallback pool ${d.served_by}` : d.mode
+      // The reason that says most: the decision's last step before any TTL note.
+      const why = [...d.reasons].reverse().find(r => !r.startsWith('degraded:')) ?? ''
+      out.push(`  ${label.padEnd(10)} ${mode}: ${why}`)
+    }
+    const fo = families.some(([label, d]) => label !== 'redirects' && d.mode === 'fail-open')
+    out.push(`  ${'member'.padEnd(12)} ${'site'.padEnd(6)} ${'target'.padEnd(24)} ${'health'.padEnd(7)} ${'admin'.padEnd(6)} ${'weight'.padEnd(8)} state`)
+    for (const m of p.members) {
+      const target = m.address ?? m.host ?? m.url ?? ''
+      const serving = m.eligible ? 'serving' : fo && dnsServing.has(m.name) ? 'serving (fail-open)' : `out: ${m.why}`
+      const weight = `${m.weight}${m.weight_source === 'config' ? '' : m.weight_source === 'operator' ? '*' : '~'}`
+      const admin = m.force === null ? m.admin : `${m.admin}+${m.force}`
+      let line = `  ${m.name.padEnd(12)} ${(m.site ?? '-').padEnd(6)} ${target.padEnd(24)} ${m.health.padEnd(7)} ${admin.padEnd(6)} ${weight.padEnd(8)} ${serving}`
+      if (m.note !== null || m.expires_at !== null) line += `  [${[m.note === null ? undefined : `"${m.note}"`, m.expires_at === null ? undefined : `until ${m.expires_at}`, m.set_by === null ? undefined : `by ${m.set_by}`].filter(x => x !== undefined).join(', ')}]`
+      out.push(line)
+    }
+  }
+  out.push('', 'weight: * set at run time, ~ reported by the backend')
+  process.stdout.write(`${out.join('\n')}\n`)
+  return 0
 }

@@ -27,6 +27,7 @@ Options:
       --http ADDR:PORT   HTTP redirect listen address; replaces listen.http
       --admin ADDR:PORT  admin API address (serve: replaces listen.admin; admin: where to connect)
       --workers N      serve: processes sharing the listeners (default: 1)
+      --no-watch       serve: do not reload when gslb.yaml or a zone file changes
       --log-level L    fatal|error|warn|info|debug|trace (default: from the file, else info)
   -h, --help           show this help
 `
@@ -50,6 +51,7 @@ async function main (argv: string[]): Promise<number> {
         url: { type: 'string' },
         json: { type: 'boolean' },
         offline: { type: 'boolean' },
+        'no-watch': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -72,7 +74,7 @@ async function main (argv: string[]): Promise<number> {
         process.stderr.write(`gslb: --workers must be an integer from 1 to 64: got "${values.workers ?? ''}"\n`)
         return 2
       }
-      return await serve({ ...common, workers })
+      return await serve({ ...common, workers, watch: values['no-watch'] !== true })
     }
     case 'check':
       return await check(common)
@@ -82,7 +84,7 @@ async function main (argv: string[]): Promise<number> {
         json: values.json === true, offline: values.offline === true,
       })
     case 'admin':
-      return await admin({ config: values.config, admin: values.admin, args: positionals.slice(1), duration: values.for, note: values.note })
+      return await admin({ config: values.config, admin: values.admin, args: positionals.slice(1), duration: values.for, note: values.note, json: values.json === true })
     default:
       process.stderr.write(`gslb: unknown command "${command}"\n\n${USAGE}`)
       return 2

@@ -11,11 +11,14 @@ import { IpcAdminStore } from '../workers/ipc-admin-store.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from '../workers/messages.js'
 import { supervise } from '../workers/supervisor.js'
 import { workerMetrics } from '../workers/metrics-channel.js'
+import { WorkerControl } from '../workers/control.js'
 import { systemClock } from '../core/clock.js'
 import { loadOptions, type CommonOptions } from './check.js'
 
 export interface ServeOptions extends CommonOptions {
   readonly workers: number
+  /** Reload when gslb.yaml or a zone file changes (--no-watch turns it off). */
+  readonly watch: boolean
 }
 
 /** Past the shutdown bound, the process exits even if closing has not finished. */
@@ -41,17 +44,28 @@ export async function serve (opts: ServeOptions): Promise<number> {
     }
   }
   if (cluster.isWorker) log = log.child({ worker: cluster.worker?.id })
+  const control = cluster.isWorker ? new WorkerControl(processChannel()) : undefined
   const options: AppOptions = {
     ...loadOptions(opts),
-    ...(cluster.isWorker
-      ? { adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog), metricsText: workerMetrics(processChannel()) }
+    ...(control !== undefined
+      ? {
+          adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog),
+          metricsText: workerMetrics(processChannel()),
+          cluster: {
+            reloadAll: async () => await control.call('reload'),
+            statusAll: async () => await control.call('status'),
+            serving: (version, ready) => control.serving(version, ready),
+          },
+        }
       : {}),
   }
   let app: Gslb
   try {
     app = await Gslb.load(opts.config, log, options)
     if (opts.logLevel === undefined) log.level = app.config.logLevel
+    control?.serve(() => app.reload())
     await app.start()
+    if (opts.watch) app.watchFiles()
     if (cluster.isWorker) process.send?.({ gslb: 'ready' } satisfies ToPrimary)
   } catch (err) {
     report(err, log)

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
-import type { DnsOptions, GslbConfig, ListenAddress, MetricsOptions, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
+import type { AdminOptions, DnsOptions, GslbConfig, ListenAddress, MetricsOptions, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
@@ -49,7 +49,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   hash.update(text ?? '')
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown', 'metrics'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown', 'metrics', 'admin'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -92,6 +92,8 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
   const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
   const shutdown = readShutdown(src, top.get('shutdown'), top.has('shutdown'))
+  const adminMap = top.has('admin') ? src.map(top.get('admin'), 'admin', ['token_file']) : undefined
+  const admin = adminMap === undefined ? (top.has('admin') ? undefined : { tokenFile: undefined }) : allRead<AdminOptions>({ tokenFile: adminMap.opt('token_file', (n, p) => src.string(n, p), undefined) })
   const metricsMap = top.has('metrics') ? src.map(top.get('metrics'), 'metrics', ['enabled']) : undefined
   const metrics = metricsMap === undefined ? (top.has('metrics') ? undefined : { enabled: true }) : allRead<MetricsOptions>({ enabled: metricsMap.opt('enabled', (n, p) => src.boolean(n, p), true) })
   let logLevel: GslbConfig['logLevel'] | undefined = 'info'
@@ -139,9 +141,9 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
 
   if (geo?.databasePath !== undefined) await checkGeoDatabase(src, top.get('geo'), geo.databasePath, pools)
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined) throw new ConfigError(issues)
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined || admin === undefined) throw new ConfigError(issues)
   const version = hash.digest('hex').slice(0, 12)
-  return deepFreeze({ file: shown, version, dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, logLevel })
+  return deepFreeze({ file: shown, version, zonesDir: zonesDir ?? 'zones', dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, admin, logLevel })
 }
 
 /**

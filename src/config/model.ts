@@ -120,6 +120,12 @@ export interface ShutdownOptions {
   readonly keepaliveGraceMs: number
 }
 
+/** The admin API's access (docs/operations.md). */
+export interface AdminOptions {
+  /** A file holding the bearer token, relative to gslb.yaml; GSLB_ADMIN_TOKEN wins over it. */
+  readonly tokenFile: string | undefined
+}
+
 /** Prometheus metrics on the admin listener (docs/metrics.md). */
 export interface MetricsOptions {
   /** Count per query and serve GET /metrics. @default true */
@@ -130,6 +136,8 @@ export interface GslbConfig {
   readonly file: string
   /** The first 12 hex digits of a SHA-256 over gslb.yaml and every zone file: which configuration is serving. */
   readonly version: string
+  /** The zone directory as written (`zones`), relative to gslb.yaml. */
+  readonly zonesDir: string
   readonly dns: DnsOptions
   /** The HTTP redirect listener; undefined: no redirect service. */
   readonly httpListen: ListenAddress | undefined
@@ -145,6 +153,7 @@ export interface GslbConfig {
   readonly geo: GeoOptions
   readonly shutdown: ShutdownOptions
   readonly metrics: MetricsOptions
+  readonly admin: AdminOptions
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 }
 

@@ -14,7 +14,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { basename, dirname, join } from 'node:path'
 import { ConfigError, ErrorCode, GslbError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { AdminTable, applyChange, decodeTable, encodeTable, type AdminChange, type AdminEntry, type AdminStore } from './admin-state.js'
+import { AdminTable, applyChange, decodeTable, encodeTable, type AdminChange, type AdminStore } from './admin-state.js'
 import type { Clock } from './clock.js'
 
 export class FileAdminStore implements AdminStore {
@@ -56,14 +56,14 @@ export class FileAdminStore implements AdminStore {
     this.#table = table
   }
 
-  update (key: string, change: AdminChange): Promise<AdminEntry | undefined> {
+  update (keys: readonly string[], change: AdminChange): Promise<void> {
     const run = this.#tail.then(async () => {
-      const entry = applyChange(this.#table.get(key, this.#clock.now()), change)
-      const next = this.#table.with(key, entry)
+      const now = this.#clock.now()
+      let next = this.#table
+      for (const key of keys) next = next.with(key, applyChange(next.get(key, now), change))
       await this.#write(next)
       this.#table = next
       for (const fn of this.#listeners) fn()
-      return entry
     })
     this.#tail = run.catch(() => {})
     return run

@@ -20,6 +20,10 @@ export interface AdminEntry {
   /** When the entry was set (epoch ms); undefined for an entry written by hand without `set_at`. */
   readonly setAt: number | undefined
   readonly note: string | undefined
+  /** A weight set at run time (HAProxy's `set weight`), over the configured and reported ones. */
+  readonly weight?: number | undefined
+  /** Who asked for it (the API's audit: `user@address`). */
+  readonly setBy?: string | undefined
 }
 
 /** What an operator asks for. Absent fields keep the current value; `force: 'none'` clears it. */
@@ -29,7 +33,10 @@ export interface AdminChange {
   /** The whole entry expires then; absent: it does not expire. */
   readonly expiresAt?: number | undefined
   readonly note?: string | undefined
+  /** A run-time weight; 'none' goes back to the configured (or reported) one. */
+  readonly weight?: number | 'none' | undefined
   readonly setAt: number
+  readonly setBy?: string | undefined
 }
 
 /**
@@ -42,11 +49,12 @@ export interface AdminStore {
   /** The current table. */
   readonly table: AdminTable
   /**
-   * Apply `change` to `key` and keep it. Resolves once the change is kept and applied everywhere
-   * this store serves (every worker, for the worker store). Rejects with a GslbError and applies
-   * nothing when the change cannot be kept: a change reported as failed never takes effect later.
+   * Apply `change` to every key in `keys` and keep them, together (one write). Resolves once the
+   * change is kept and applied everywhere this store serves (every worker, for the worker store).
+   * Rejects with a GslbError and applies nothing when it cannot be kept: a change reported as
+   * failed never takes effect later.
    */
-  update: (key: string, change: AdminChange) => Promise<AdminEntry | undefined>
+  update: (keys: readonly string[], change: AdminChange) => Promise<void>
   /** `fn` runs after every change applied, whoever made it (this process, another worker). */
   onChange: (fn: () => void) => void
   close: () => void
@@ -87,14 +95,23 @@ export class AdminTable {
 export function applyChange (current: AdminEntry | undefined, change: AdminChange): AdminEntry | undefined {
   const state = change.state ?? current?.state ?? 'ready'
   const force = change.force === 'none' ? undefined : change.force ?? current?.force
-  if (state === 'ready' && force === undefined) return undefined
-  return { state, force, expiresAt: change.expiresAt, setAt: change.setAt, note: change.note ?? current?.note }
+  const weight = change.weight === 'none' ? undefined : change.weight ?? current?.weight
+  if (state === 'ready' && force === undefined && weight === undefined) return undefined
+  return {
+    state,
+    force,
+    expiresAt: change.expiresAt,
+    setAt: change.setAt,
+    note: change.note ?? current?.note,
+    ...(weight === undefined ? {} : { weight }),
+    ...(change.setBy === undefined ? {} : { setBy: change.setBy }),
+  }
 }
 
 /** The persisted form: `{ version: 1, members: { "pool/member": { state, force?, expires_at?, set_at?, note? } } }`. */
 export interface StateJson {
   version: 1
-  members: Record<string, { state: AdminState, force?: Force, expires_at?: string, set_at?: string, note?: string }>
+  members: Record<string, { state: AdminState, force?: Force, weight?: number, expires_at?: string, set_at?: string, set_by?: string, note?: string }>
 }
 
 /** Entries in key order, expired ones dropped. */
@@ -105,8 +122,10 @@ export function encodeTable (table: AdminTable, now: number): StateJson {
     out.members[key] = {
       state: e.state,
       ...(e.force === undefined ? {} : { force: e.force }),
+      ...(e.weight === undefined ? {} : { weight: e.weight }),
       ...(e.expiresAt === undefined ? {} : { expires_at: new Date(e.expiresAt).toISOString() }),
       ...(e.setAt === undefined ? {} : { set_at: new Date(e.setAt).toISOString() }),
+      ...(e.setBy === undefined ? {} : { set_by: e.setBy }),
       ...(e.note === undefined ? {} : { note: e.note }),
     }
   }
@@ -123,8 +142,8 @@ export function decodeTable (data: unknown): AdminTable | string {
   for (const [key, e] of Object.entries(data.members)) {
     if (!/^[^/\s]+\/[^/\s]+$/.test(key)) return `"${key}" is not a pool/member name`
     if (!isObject(e)) return `member "${key}" must be an object such as {"state": "drain"}: got ${JSON.stringify(e)}`
-    const unknown = Object.keys(e).filter(k => !['state', 'force', 'expires_at', 'set_at', 'note'].includes(k))
-    if (unknown.length > 0) return `member "${key}" has unknown field "${unknown[0] as string}" (allowed: state, force, expires_at, set_at, note)`
+    const unknown = Object.keys(e).filter(k => !['state', 'force', 'weight', 'expires_at', 'set_at', 'set_by', 'note'].includes(k))
+    if (unknown.length > 0) return `member "${key}" has unknown field "${unknown[0] as string}" (allowed: state, force, weight, expires_at, set_at, set_by, note)`
     if (!STATES.includes(e.state)) return `member "${key}": state must be ready, drain or maint: got ${JSON.stringify(e.state)}`
     if (e.force !== undefined && !FORCES.includes(e.force)) return `member "${key}": force must be up or down: got ${JSON.stringify(e.force)}`
     const expiresAt = time(e.expires_at)
@@ -132,7 +151,17 @@ export function decodeTable (data: unknown): AdminTable | string {
     const setAt = time(e.set_at)
     if (Number.isNaN(setAt)) return `member "${key}": set_at must be an ISO time: got ${JSON.stringify(e.set_at)}`
     if (e.note !== undefined && typeof e.note !== 'string') return `member "${key}": note must be a string: got ${JSON.stringify(e.note)}`
-    entries.set(key, { state: e.state as AdminState, force: e.force as Force | undefined, expiresAt, setAt, note: e.note })
+    if (e.set_by !== undefined && typeof e.set_by !== 'string') return `member "${key}": set_by must be a string: got ${JSON.stringify(e.set_by)}`
+    if (e.weight !== undefined && !(typeof e.weight === 'number' && Number.isInteger(e.weight) && e.weight >= 0 && e.weight <= 1_000_000)) return `member "${key}": weight must be an integer from 0 to 1000000: got ${JSON.stringify(e.weight)}`
+    entries.set(key, {
+      state: e.state as AdminState,
+      force: e.force as Force | undefined,
+      expiresAt,
+      setAt,
+      note: e.note,
+      ...(e.weight === undefined ? {} : { weight: e.weight }),
+      ...(e.set_by === undefined ? {} : { setBy: e.set_by as string }),
+    })
   }
   return new AdminTable(entries)
 }

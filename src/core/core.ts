@@ -131,15 +131,45 @@ export class GslbCore {
   /**
    * Change a member's admin state. Resolves with the entry in force (undefined: back to ready) once
    * it is kept and every snapshot shows it; rejects with a GslbError (GSLB_E_NO_MEMBER, or the
-   * store's) and changes nothing otherwise.
+   * store's) and changes nothing otherwise. Logged as an audit line (who, what, when, note).
    */
   async setAdmin (key: string, change: Omit<AdminChange, 'setAt'>): Promise<AdminEntry | undefined> {
     const [pool, member] = key.split('/')
     const p = this.#config.pools.find(x => x.name === pool)
     if (p === undefined || !p.members.some(m => m.name === member)) throw new GslbError(ErrorCode.NO_MEMBER, `no member "${key}" (use pool/member)`)
-    const entry = await this.admin.update(key, { ...change, setAt: this.#opts.clock.now() })
-    this.#opts.log.info({ member: key, state: entry?.state ?? 'ready', force: entry?.force, expiresAt: entry?.expiresAt, note: entry?.note }, 'admin state changed')
-    return entry
+    await this.#change([key], change, { member: key })
+    return this.adminEntry(key)
+  }
+
+  /**
+   * Change every member of a site, in every pool, at once (one write): drain or maint a whole site.
+   * Resolves with the members changed; GSLB_E_NO_MEMBER when the site has none.
+   */
+  async setSiteAdmin (site: string, change: Omit<AdminChange, 'setAt'>): Promise<string[]> {
+    const keys = this.#config.pools.flatMap(p => p.members.filter(m => m.site === site).map(m => `${p.name}/${m.name}`))
+    if (keys.length === 0) {
+      const sites = this.#config.sites.map(s => s.name)
+      throw new GslbError(ErrorCode.NO_MEMBER, `site "${site}" has no members (sites: ${sites.join(', ') || 'none'})`)
+    }
+    await this.#change(keys, change, { site })
+    return keys
+  }
+
+  async #change (keys: readonly string[], change: Omit<AdminChange, 'setAt'>, what: Record<string, unknown>): Promise<void> {
+    const at = this.#opts.clock.now()
+    await this.admin.update(keys, { ...change, setAt: at })
+    this.#opts.log.info({
+      audit: true,
+      ...what,
+      members: keys,
+      by: change.setBy ?? 'unknown',
+      at: new Date(at).toISOString(),
+      state: change.state,
+      force: change.force,
+      weight: change.weight,
+      expiresAt: change.expiresAt === undefined ? undefined : new Date(change.expiresAt).toISOString(),
+      note: change.note,
+    }, 'admin state changed')
   }
 
   /** Stop checking and timers. The admin store stays open for requests still in flight: its owner closes it. */

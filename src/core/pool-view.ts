@@ -28,7 +28,10 @@ export interface MemberView {
   readonly checkKey: string | undefined
   readonly admin: AdminState
   readonly adminSource: 'operator' | 'agent' | 'default'
+  /** The operator's entry in force (note, expiry, who and when), if any. */
+  readonly adminEntry: AdminEntry | undefined
   readonly force: 'up' | 'down' | undefined
+  /** The weight in effect: an operator's run-time weight, else the backend's report, else the configured one. */
   readonly weight: number
   readonly eligible: boolean
   /** Why the member is or is not eligible. */
@@ -105,7 +108,9 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
   const adminSource = input.admin !== undefined ? 'operator' : input.agentState !== undefined ? 'agent' : 'default'
   const force = input.admin?.force
   const w = input.reportedWeight
-  const weight = w === undefined ? m.weight : 'absolute' in w ? w.absolute : Math.round(m.weight * w.percent / 100)
+  const reported = w === undefined ? m.weight : 'absolute' in w ? w.absolute : Math.round(m.weight * w.percent / 100)
+  // An operator's weight (admin state) wins over the backend's report, which wins over the config.
+  const weight = input.admin?.weight ?? reported
   let eligible: boolean
   let why: string
   if (admin === 'maint') { eligible = false; why = `maint (${adminSource})` } else if (force === 'down') { eligible = false; why = 'forced down' } else if (admin === 'drain') { eligible = false; why = `drain (${adminSource})` } else if (force === 'up') { eligible = true; why = `forced up (health: ${input.health})` } else if (input.health === 'up') { eligible = true; why = 'up' } else if (input.health === 'unknown') {
@@ -115,7 +120,7 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
   return {
     pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, keyHash: fnv1a(`${pool.name}/${m.name}`), slot: input.slot, config: m, rdata: input.rdata,
     health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
-    admin, adminSource, force, weight, eligible, why,
+    admin, adminSource, adminEntry: input.admin, force, weight, eligible, why,
   }
 }
 

@@ -11,7 +11,7 @@
  * long can still land, and the message says so.
  */
 import type { Clock } from '../core/clock.js'
-import { AdminTable, decodeTable, type AdminChange, type AdminEntry, type AdminStore, type StateJson } from '../core/admin-state.js'
+import { AdminTable, decodeTable, type AdminChange, type AdminStore, type StateJson } from '../core/admin-state.js'
 import { ErrorCode, GslbError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from './messages.js'
@@ -46,10 +46,9 @@ export class IpcAdminStore implements AdminStore {
     if (reply.ok && reply.state !== undefined) this.#apply(reply.version, reply.state)
   }
 
-  async update (key: string, change: AdminChange): Promise<AdminEntry | undefined> {
-    await this.#ask(id => ({ gslb: 'admin-update', id, key, change }))
+  async update (keys: readonly string[], change: AdminChange): Promise<void> {
     // The primary answers after this worker applied the new state (the channel keeps order).
-    return this.#table.get(key, this.#clock.now())
+    await this.#ask(id => ({ gslb: 'admin-update', id, keys, change }))
   }
 
   /** Stop listening; a change still waiting for the primary is rejected, never left hanging. */

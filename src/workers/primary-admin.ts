@@ -57,7 +57,7 @@ export class PrimaryAdmin {
         send(peer, { gslb: 'admin-reply', id: m.id, ok: true, version: this.#version, state: encodeTable(this.#store.table, this.#clock.now()) })
         break
       case 'admin-update':
-        this.#tail = this.#tail.then(() => this.#update(peer, m.id, m.key, m.change)).catch((err: unknown) => {
+        this.#tail = this.#tail.then(() => this.#update(peer, m.id, m.keys, m.change)).catch((err: unknown) => {
           this.#log.error({ err: (err as Error).message }, 'admin change failed unexpectedly')
         })
         break
@@ -73,16 +73,16 @@ export class PrimaryAdmin {
     }
   }
 
-  async #update (from: Peer, id: number, key: string, change: Parameters<AdminStore['update']>[1]): Promise<void> {
+  async #update (from: Peer, id: number, keys: readonly string[], change: Parameters<AdminStore['update']>[1]): Promise<void> {
     if (this.#cancelled.delete(`${from.name}/${id}`)) {
-      this.#log.warn({ member: key, worker: from.name }, 'admin change dropped: its worker stopped waiting before it started')
+      this.#log.warn({ members: keys, worker: from.name }, 'admin change dropped: its worker stopped waiting before it started')
       return
     }
     try {
-      await this.#store.update(key, change)
+      await this.#store.update(keys, change)
     } catch (err) {
       const e = err instanceof GslbError ? err : new GslbError(ErrorCode.STATE_WRITE, (err as Error).message)
-      this.#log.error({ member: key, code: e.code, err: e.message }, 'admin change not applied')
+      this.#log.error({ members: keys, code: e.code, err: e.message }, 'admin change not applied')
       send(from, { gslb: 'admin-reply', id, ok: false, code: e.code, message: e.message })
       return
     }

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from './messages.js'
 import { PrimaryAdmin } from './primary-admin.js'
 import { PrimaryMetrics } from './metrics-channel.js'
+import { PrimaryControl } from './control.js'
 
 /** Past a worker's own shutdown bound, the primary waits this much longer before it kills it. */
 const KILL_MARGIN_MS = 2000
@@ -37,6 +38,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   await store.load()
   const admin = new PrimaryAdmin(store, log.child({ mod: 'admin-state' }))
   const metrics = new PrimaryMetrics()
+  const control = new PrimaryControl()
 
   // Workers accept TCP connections themselves instead of the primary handing them over.
   cluster.schedulingPolicy = cluster.SCHED_NONE
@@ -52,6 +54,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
     const w = cluster.fork()
     const channel = channelOf(w)
     const link = admin.attach(`worker ${w.id}`, channel)
+    const controlLink = control.attach(`worker ${w.id}`, channel)
     w.on('message', (m: unknown) => {
       if (isGslbMessage(m) && m.gslb === 'metrics-request') void metrics.answer((m as unknown as { id: number }).id, channel.send)
       if (isGslbMessage(m) && m.gslb === 'ready') {
@@ -59,7 +62,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
         if (ready.size >= opts.workers) started()
       }
     })
-    w.once('exit', () => link.detach())
+    w.once('exit', () => { link.detach(); controlLink.detach() })
   }
 
   const stop = (signal: NodeJS.Signals): void => {
