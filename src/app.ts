@@ -19,6 +19,7 @@ import { DnsServing } from './dns/serving.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
+import { restartNeeded } from './config/restart.js'
 import { ConfigWatch } from './config/watch.js'
 import { ConfigError, ErrorCode, formatIssue, GslbError } from './errors.js'
 import { adminToken, isLoopback, TOKEN_ENV } from './admin/auth.js'
@@ -60,6 +61,8 @@ export interface ReloadResult {
   readonly previous: string
   /** `file:line:col: field: message [CODE]` per problem. */
   readonly errors: readonly string[]
+  /** Settings that changed but apply only after a restart (config/restart.ts); the running values stay. */
+  readonly restartNeeded: readonly string[]
 }
 
 export function stateFilePath (file: string, config: GslbConfig): string {
@@ -82,9 +85,12 @@ export class Gslb {
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
+  /** The configuration the listeners and other start-only settings came from. */
+  readonly #started: GslbConfig
 
   private constructor (file: string, options: AppOptions, config: GslbConfig, log: Logger) {
     this.#file = file
+    this.#started = config
     this.#options = options
     this.#log = log
     const clock = options.clock ?? systemClock
@@ -149,6 +155,8 @@ export class Gslb {
   }
 
   get config (): GslbConfig { return this.core.config }
+  /** How a stop goes: read at start, like the listeners it closes. */
+  get shutdown (): GslbConfig['shutdown'] { return this.#started.shutdown }
 
   /** Why a client gets its answer or redirect, from these front ends and this snapshot (gslb explain). */
   async explain (q: ExplainQuery): Promise<DnsExplain | HttpExplain> {
@@ -195,6 +203,7 @@ export class Gslb {
     const previous = this.config.version
     try {
       const next = await loadConfig(this.#file, this.#options)
+      const restart = restartNeeded(this.#started, next)
       // Compile first: an error here leaves everything as it was. The publish that applyConfig
       // triggers finds these answers already compiled for `next` and uses them.
       this.#serving.prepare(next)
@@ -204,12 +213,13 @@ export class Gslb {
       this.lifecycle.reloads.ok++
       this.#options.cluster?.serving(next.version, this.core.snapshot.ready)
       this.#log.info({ zones: next.zones.length, pools: next.pools.length, version: next.version, previous }, 'configuration reloaded')
-      return { ok: true, version: next.version, previous, errors: [] }
+      if (restart.length > 0) this.#log.warn({ settings: restart }, 'these settings changed and apply after a restart; the running values stay')
+      return { ok: true, version: next.version, previous, errors: [], restartNeeded: restart }
     } catch (err) {
       this.lifecycle.reloads.failed++
       const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message]
       this.#log.error({ errors, version: previous }, 'reload failed; the previous configuration keeps serving')
-      return { ok: false, version: previous, previous, errors }
+      return { ok: false, version: previous, previous, errors, restartNeeded: [] }
     }
   }
 
@@ -218,7 +228,7 @@ export class Gslb {
     const cluster = this.#options.cluster
     if (cluster === undefined) {
       const r = await this.reload()
-      return { ok: r.ok, version: r.version, errors: r.errors }
+      return { ok: r.ok, version: r.version, errors: r.errors, restartNeeded: r.restartNeeded }
     }
     const workers = await cluster.reloadAll()
     const versions = new Set(workers.map(w => w.version))
@@ -226,6 +236,7 @@ export class Gslb {
       ok: workers.every(w => w.ok),
       version: versions.size === 1 ? [...versions][0] as string : null,
       errors: [...new Set(workers.flatMap(w => w.errors))],
+      restartNeeded: [...new Set(workers.flatMap(w => w.restartNeeded))],
       workers: workers.map(w => ({ worker: w.worker, ok: w.ok, version: w.version, errors: w.errors })),
     }
   }
@@ -284,9 +295,15 @@ export class Gslb {
   async close (): Promise<void> {
     this.lifecycle.draining = true
     this.#watch?.close()
+    const { readyDelayMs } = this.shutdown
+    if (readyDelayMs > 0) {
+      // Ready says 503 from now on; everything else is still served until the delay ends.
+      this.#log.info({ readyDelayMs }, 'not ready; serving on until shutdown.ready_delay ends')
+      await new Promise(resolve => setTimeout(resolve, readyDelayMs))
+    }
     this.core.stop()
     this.#geo?.close()
-    const { timeoutMs, keepaliveGraceMs } = this.config.shutdown
+    const { timeoutMs, keepaliveGraceMs } = this.shutdown
     const http = { graceMs: keepaliveGraceMs, timeoutMs }
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])
     // Last: an admin change in flight during the drain still gets its answer.

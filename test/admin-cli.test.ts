@@ -146,7 +146,7 @@ describe('gslb admin, against gslb serve', () => {
 })
 
 describe('the admin token', () => {
-  test('a configured token is required on every request; the CLI sends it from admin.token_file', async () => {
+  test('a configured token is required on every request; gslb admin and explain send it from admin.token_file', async () => {
     const ports = { dns: await freePort(), http: await freePort(), admin: await freePort() }
     const dir = await writeConfig({ 'gslb.yaml': CONFIG(ports, 'admin: { token_file: admin.token }\n'), 'zones/example.test.yaml': ZONE, 'admin.token': 'correct-horse-battery-staple\n' })
     const served = await serve(dir, [])
@@ -160,6 +160,9 @@ describe('the admin token', () => {
       assert.equal(right.status, 200)
       const cli = await run(['admin', 'drain', 'web/b'], dir)
       assert.equal(cli.code, 0, cli.stderr)
+      const explain = await run(['explain', 'www.example.test', '--client', '192.0.2.1', '--json'], dir)
+      assert.equal(explain.code, 0, explain.stderr)
+      assert.equal((JSON.parse(explain.stdout) as { name: string }).name, 'www.example.test')
     } finally {
       await stop(served.proc)
       await rm(dir, { recursive: true, force: true })

@@ -1,6 +1,6 @@
 /**
- * Protocol behaviour through real sockets (UDP and TCP), one table row per behaviour in
- * research/reliability.md §a1–a3 and §a6. Every reply is decoded by our codec and by dns2.
+ * Protocol behaviour through real sockets (UDP and TCP), one case per row of the table in
+ * docs/dns.md. Every reply is decoded by our codec and by dns2.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'

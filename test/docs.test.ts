@@ -1,11 +1,13 @@
 /**
  * Documentation stays true: every YAML example in README.md and docs/ loads through the real
- * config pipeline, and the error catalogue in src/errors.ts matches docs/errors.md both ways.
+ * config pipeline, the README's configuration is the shipped one, every path a document cites
+ * exists, and the error catalogue in src/errors.ts matches docs/errors.md both ways.
  */
 import assert from 'node:assert/strict'
-import { readdir, readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { access, readdir, readFile, rm } from 'node:fs/promises'
+import { join, relative } from 'node:path'
 import { describe, test } from 'node:test'
+import { parse as parseYaml } from 'yaml'
 import { loadConfig } from '../src/config/load.js'
 import { decodeTable } from '../src/core/admin-state.js'
 import { ErrorCode } from '../src/errors.js'
@@ -65,6 +67,48 @@ describe('documentation JSON examples parse', async () => {
     })
   }
 })
+
+describe('documents cite only what exists', () => {
+  test('every repository path in backticks and every relative link names a file or directory that exists', async () => {
+    const missing: string[] = []
+    for (const doc of await docs()) {
+      const text = await readFile(join(ROOT, doc), 'utf8')
+      const base = doc.startsWith('docs/') ? join(ROOT, 'docs') : ROOT
+      const cited = [...text.matchAll(/`((?:src|test|docs|bench|examples|geo|zones|\.ci)\/[\w./-]*)`/g)].map(m => join(ROOT, m[1] ?? ''))
+      const linked = [...text.matchAll(/\]\(((?!https?:|#|mailto:)[^)#\s]+)(?:#[^)]*)?\)/g)].map(m => join(base, m[1] ?? ''))
+      for (const path of [...cited, ...linked]) {
+        try { await access(path) } catch { missing.push(`${doc}: ${relative(ROOT, path)}`) }
+      }
+    }
+    assert.deepEqual(missing, [])
+  })
+
+  test('the README configuration blocks are the shipped gslb.yaml and zone, abridged but not changed', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+    const blocks = [...readme.matchAll(/```yaml\n# file: (\S+)\n([\s\S]*?)```/g)]
+    const shipped = blocks.filter(m => m[1] === 'gslb.yaml' || m[1]?.startsWith('zones/') === true)
+    assert.ok(shipped.length >= 2, 'the README shows gslb.yaml and a zone')
+    for (const [, file = '', text = ''] of shipped) {
+      const actual = parseYaml(await readFile(join(ROOT, file), 'utf8')) as unknown
+      const problems = notWithin(parseYaml(text), actual, file)
+      assert.deepEqual(problems, [], `README's ${file} block differs from the file`)
+    }
+  })
+})
+
+/** Where `part` says something `whole` does not: every key of a mapping and every item of a list must match. */
+function notWithin (part: unknown, whole: unknown, path: string): string[] {
+  if (Array.isArray(part)) {
+    if (!Array.isArray(whole)) return [`${path}: a list in the README, not in the file`]
+    if (part.length !== whole.length) return [`${path}: ${part.length} items in the README, ${whole.length} in the file`]
+    return part.flatMap((p, i) => notWithin(p, whole[i], `${path}[${i}]`))
+  }
+  if (part !== null && typeof part === 'object') {
+    if (whole === null || typeof whole !== 'object' || Array.isArray(whole)) return [`${path}: a mapping in the README, not in the file`]
+    return Object.entries(part).flatMap(([k, v]) => k in whole ? notWithin(v, (whole as Record<string, unknown>)[k], `${path}.${k}`) : [`${path}.${k}: not in the file`])
+  }
+  return part === whole ? [] : [`${path}: ${JSON.stringify(part)} in the README, ${JSON.stringify(whole)} in the file`]
+}
 
 describe('error catalogue', () => {
   test('every code is documented in docs/errors.md, and every documented code exists', async () => {

@@ -1,6 +1,6 @@
 /**
  * The redirect service: with inject() for routing, headers, filters and the malicious-input table
- * (research/reliability.md §a9 rows 85–98), and over real sockets for what inject() cannot send
+ * (the table in docs/redirects.md#safety), and over real sockets for what inject() cannot send
  * (duplicate Host, absolute-form targets, NUL, oversized headers) and for live health changes.
  */
 import assert from 'node:assert/strict'
@@ -174,7 +174,7 @@ describe('redirects (inject)', () => {
     }
   })
 
-  // research/reliability.md §a9, rows 85–98
+  // docs/redirects.md#safety, one case per row
   const malicious: Array<{ row: string, url: string, headers?: Record<string, string>, method?: 'GET' | 'POST' | 'TRACE', status: number, location?: RegExp }> = [
     { row: '85 CRLF encoded in the path', url: '/pub/a%0d%0aSet-Cookie:x=1', status: 400 },
     { row: '85 CRLF encoded in the query stays encoded', url: '/pub/a?x=%0d%0aSet-Cookie:x=1', status: 302, location: /\?x=%0D%0ASet-Cookie:x=1$/ },

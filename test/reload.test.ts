@@ -148,3 +148,28 @@ test('--workers 2: POST /v1/reload reloads every worker; /v1/status says what ea
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a reload that changes a start-only setting applies the rest, keeps the running value and says so', async () => {
+  const ports = { dns: await freePort(), admin: await freePort(), other: await freePort() }
+  const config = (dns: number, payload: number): string =>
+    `listen: { dns: ["127.0.0.1:${dns}"], admin: "127.0.0.1:${ports.admin}" }\ndns: { udp_payload_size: ${payload} }\n`
+  const dir = await writeConfig({ 'gslb.yaml': config(ports.dns, 1232), 'zones/example.test.yaml': ZONE('192.0.2.1') })
+  const served = await serve(dir, ['--no-watch'])
+  try {
+    await writeFile(join(dir, 'gslb.yaml'), config(ports.other, 1400))
+    await writeFile(join(dir, 'zones/example.test.yaml'), ZONE('192.0.2.9'))
+    const r = await run(['admin', 'reload'], dir)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^changed, but applied only after a restart: listen\.dns, dns$/m)
+    await served.logged('these settings changed and apply after a restart')
+    // The zone change applied, on the listener that was already open.
+    const sock = createSocket('udp4')
+    sock.send(buildQuery({ name: 'mail.example.test' }), ports.dns, '127.0.0.1')
+    const [msg] = await once(sock, 'message') as [Buffer]
+    sock.close()
+    assert.equal(decodeMessage(msg).answer[0]?.data, '192.0.2.9')
+  } finally {
+    await stop(served.proc)
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -2,13 +2,17 @@
  * Stopping `gslb serve` (SIGTERM) as it happens in production, with one process and with two
  * workers: the stop is bounded by shutdown.timeout even while a client holds a partly sent
  * request, and busy keep-alive clients get their answers, the last one with Connection: close,
- * never a reset. Real processes, raw sockets.
+ * never a reset; with shutdown.ready_delay, readiness fails before anything else stops. Real
+ * processes, raw sockets.
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { rm } from 'node:fs/promises'
 import { describe, test } from 'node:test'
+import { decodeMessage } from '../src/dns/decode.js'
+import { buildQuery, udpExchange } from './helpers/dns.js'
 import { exitsWithin, freePort, serve } from './helpers/process.js'
 import { writeConfig, zone } from './helpers/stack.js'
 
@@ -119,6 +123,32 @@ for (const workers of ['1', '2']) {
         assert.equal(code, 0)
         assert.ok(ms < 1500 + 1000 + 1500, `exited ${ms} ms after SIGTERM; the bound is 1.5 s`)
         await Promise.all([redirect.closed, admin.closed, dns.closed])
+      } finally {
+        served.proc.kill('SIGKILL')
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+
+    test('with shutdown.ready_delay, /v1/ready fails first while DNS and redirects are still answered', async () => {
+      const { dir, ports } = await setUp('{ timeout: 2s, ready_delay: 3s }')
+      const served = await serve(dir, ['--workers', workers])
+      const ready = async (): Promise<number> => (await fetch(`http://127.0.0.1:${ports.admin}/v1/ready`, { headers: { connection: 'close' } })).status
+      try {
+        assert.equal(await ready(), 200)
+        const exited = once(served.proc, 'exit')
+        served.proc.kill('SIGTERM')
+        // Bounded: the delay is 3 s; each round trip is a few milliseconds.
+        let status = 200
+        for (let i = 0; i < 2000 && status === 200; i++) status = await ready()
+        assert.equal(status, 503)
+        const answer = await udpExchange(ports.dns, buildQuery({ name: 'www.example.test' }))
+        assert.ok(answer !== undefined && decodeMessage(answer).answer.length > 0, 'DNS still answers')
+        const redirect = await new Promise<number | undefined>((resolve, reject) => {
+          request({ host: '127.0.0.1', port: ports.http, path: '/pub/f.iso', headers: { host: 'dl.example.test', connection: 'close' } }, res => { res.resume(); resolve(res.statusCode) }).on('error', reject).end()
+        })
+        assert.equal(redirect, 302, 'redirects still answered')
+        const [code] = await exited as [number]
+        assert.equal(code, 0)
       } finally {
         served.proc.kill('SIGKILL')
         await rm(dir, { recursive: true, force: true })

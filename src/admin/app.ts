@@ -51,6 +51,8 @@ export interface ReloadReport {
   /** The version serving (with workers: when they all serve the same one). */
   readonly version: string | null
   readonly errors: readonly string[]
+  /** Start-only settings the new configuration changes; they apply after a restart. */
+  readonly restartNeeded: readonly string[]
   readonly workers?: ReadonlyArray<{ worker: string, ok: boolean, version: string, errors: readonly string[] }>
 }
 
@@ -184,7 +186,7 @@ export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyI
     const reload = hooks.reload
     f.post('/v1/reload', async (_req, reply) => {
       const r = await reload()
-      if (r.ok) return { ok: true, version: r.version, ...(r.workers === undefined ? {} : { workers: r.workers }) }
+      if (r.ok) return { ok: true, version: r.version, restart_needed: r.restartNeeded, ...(r.workers === undefined ? {} : { workers: r.workers }) }
       return reply.code(422).send({
         error: `configuration refused: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; the previous one keeps serving`,
         code: ErrorCode.RELOAD_REFUSED,

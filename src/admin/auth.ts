@@ -12,11 +12,16 @@ import { ErrorCode, GslbError } from '../errors.js'
 
 /** The environment variable that holds the token (it wins over admin.token_file). */
 export const TOKEN_ENV = 'GSLB_ADMIN_TOKEN'
+/** Shorter tokens are refused: `openssl rand -hex 16` gives 32 characters. */
+export const MIN_TOKEN_LENGTH = 16
 
 /** The token for `config`, from GSLB_ADMIN_TOKEN or admin.token_file; undefined when none. Throws a GslbError on an unreadable file. */
 export function adminToken (config: Pick<GslbConfig, 'file' | 'admin'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const fromEnv = env[TOKEN_ENV]?.trim()
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (fromEnv.length < MIN_TOKEN_LENGTH) throw new GslbError(ErrorCode.ADMIN_TOKEN, `${TOKEN_ENV} is shorter than ${MIN_TOKEN_LENGTH} characters`)
+    return fromEnv
+  }
   if (config.admin.tokenFile === undefined) return undefined
   const path = resolve(dirname(config.file), config.admin.tokenFile)
   let text: string
@@ -25,7 +30,7 @@ export function adminToken (config: Pick<GslbConfig, 'file' | 'admin'>, env: Nod
   } catch (err) {
     throw new GslbError(ErrorCode.ADMIN_TOKEN, `cannot read admin.token_file ${path}: ${(err as Error).message}`)
   }
-  if (text.length < 16) throw new GslbError(ErrorCode.ADMIN_TOKEN, `the token in ${path} is shorter than 16 characters`)
+  if (text.length < MIN_TOKEN_LENGTH) throw new GslbError(ErrorCode.ADMIN_TOKEN, `the token in ${path} is shorter than ${MIN_TOKEN_LENGTH} characters`)
   return text
 }
 

@@ -11,13 +11,8 @@
  * stop an operator from draining a member). The token comes from GSLB_ADMIN_TOKEN or the file
  * `admin.token_file` names. Every failure is one line on stderr.
  */
-import { readFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
-import { dirname, resolve } from 'node:path'
-import { parse } from 'yaml'
 import { TOKEN_ENV } from '../admin/auth.js'
-import { parseListen } from '../config/load.js'
-import { hostPort } from '../net/address.js'
+import { adminClient, type AdminClient } from './admin-client.js'
 
 export interface AdminOptions {
   readonly config: string
@@ -54,8 +49,7 @@ class Usage extends Error {}
 
 export async function admin (opts: AdminOptions): Promise<number> {
   try {
-    const { base, token } = await target(opts)
-    const api = new Api(base, token)
+    const api = await adminClient(opts.config, opts.admin)
     const [action = 'status', ...rest] = opts.args
     const extra = { ...(opts.duration === undefined ? {} : { expires: opts.duration }), ...(opts.note === undefined ? {} : { note: opts.note }) }
     if (action === 'status') return await status(api, opts.json)
@@ -95,80 +89,14 @@ export async function admin (opts: AdminOptions): Promise<number> {
   }
 }
 
-/** The admin address and token, from the flags or the configuration file (read, not validated). */
-async function target (opts: AdminOptions): Promise<{ base: string, token: string | undefined }> {
-  let token = process.env[TOKEN_ENV]?.trim()
-  if (token === '') token = undefined
-  if (opts.admin !== undefined && token !== undefined) return { base: opts.admin, token }
-  let doc: { listen?: { admin?: unknown }, admin?: { token_file?: unknown } } | undefined
-  try {
-    doc = parse(await readFile(opts.config, 'utf8')) as typeof doc
-  } catch (err) {
-    if (opts.admin !== undefined) return { base: opts.admin, token }
-    throw new Error(`cannot read ${opts.config} for listen.admin (${(err as Error).message}); pass --admin ADDR:PORT`)
-  }
-  if (token === undefined && typeof doc?.admin?.token_file === 'string') {
-    try {
-      token = (await readFile(resolve(dirname(opts.config), doc.admin.token_file), 'utf8')).trim()
-    } catch (err) {
-      throw new Error(`cannot read admin.token_file: ${(err as Error).message}`)
-    }
-  }
-  if (opts.admin !== undefined) return { base: opts.admin, token }
-  const listen = doc?.listen?.admin
-  if (typeof listen !== 'string') throw new Error(`${opts.config} has no listen.admin; pass --admin ADDR:PORT`)
-  const a = parseListen(listen)
-  if (typeof a === 'string') throw new Error(`${opts.config}: listen.admin: ${a}`)
-  return { base: hostPort(a.host, a.port), token }
-}
-
-class Api {
-  readonly #base: string
-  readonly #headers: Record<string, string>
-
-  constructor (base: string, token: string | undefined) {
-    this.#base = `http://${base}`
-    let user = process.env.USER ?? ''
-    if (user === '') { try { user = userInfo().username } catch { user = 'unknown' } }
-    this.#headers = { 'x-gslb-user': user.replace(/[^\w.@-]/g, '_').slice(0, 64), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }
-  }
-
-  async get (path: string): Promise<Record<string, unknown>> { return await this.#send('GET', path) }
-  async put (path: string, body: unknown): Promise<Record<string, unknown>> { return await this.#send('PUT', path, body) }
-  async post (path: string): Promise<{ status: number, body: Record<string, unknown> }> {
-    return await this.#send('POST', path, undefined, true) as unknown as { status: number, body: Record<string, unknown> }
-  }
-
-  async #send (method: string, path: string, body?: unknown, raw = false): Promise<Record<string, unknown>> {
-    let res: Response
-    try {
-      res = await fetch(`${this.#base}${path}`, {
-        method,
-        headers: { ...this.#headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string, message?: string } }).cause
-      throw new Error(`cannot reach ${this.#base}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is gslb serve running?)`)
-    }
-    let json: Record<string, unknown>
-    try {
-      json = await res.json() as Record<string, unknown>
-    } catch {
-      throw new Error(`${this.#base}${path} answered ${res.status} without JSON`)
-    }
-    if (raw) return { status: res.status, body: json }
-    if (!res.ok) throw new Error(`${String(json.error ?? res.status)}${json.code === undefined ? '' : ` [${String(json.code)}]`}`)
-    return json
-  }
-}
-
-async function reload (api: Api): Promise<number> {
+async function reload (api: AdminClient): Promise<number> {
   const { status, body } = await api.post('/v1/reload')
   const workers = body.workers as Array<{ worker: string, ok: boolean, version: string }> | undefined
   if (status === 200) {
     process.stdout.write(`reloaded: version ${String(body.version ?? 'differs between workers')}\n`)
     for (const w of workers ?? []) process.stdout.write(`  ${w.worker}: ${w.version}\n`)
+    const restart = body.restart_needed as string[] | undefined
+    if (restart !== undefined && restart.length > 0) process.stdout.write(`changed, but applied only after a restart: ${restart.join(', ')}\n`)
     return 0
   }
   if (status !== 422) throw new Error(`${String(body.error ?? status)}${body.code === undefined ? '' : ` [${String(body.code)}]`}`)
@@ -181,7 +109,7 @@ interface MemberJson { name: string, address?: string, host?: string, url?: stri
 interface DecisionJson { kind: string, mode: string, members: string[], reasons: string[], served_by: string, site: string | null }
 interface PoolJson { name: string, policy: string, within?: string, members: MemberJson[], ipv4: DecisionJson, ipv6: DecisionJson, host: DecisionJson, url: DecisionJson }
 
-async function status (api: Api, json: boolean): Promise<number> {
+async function status (api: AdminClient, json: boolean): Promise<number> {
   const pools = await api.get('/v1/pools') as unknown as { ready: boolean, version: number, config_version: string, pools: PoolJson[] }
   if (json) { process.stdout.write(`${JSON.stringify(pools, null, 2)}\n`); return 0 }
   const out: string[] = [`config ${pools.config_version}, snapshot ${pools.version}, ${pools.ready ? 'ready' : 'NOT READY (first round of checks)'}`]

@@ -6,12 +6,11 @@
  * are live. With --offline it evaluates the configuration (-c) itself, every member taken as up.
  */
 import { Gslb } from '../app.js'
-import { loadConfig } from '../config/load.js'
 import { ConfigError, formatIssue, GslbError } from '../errors.js'
 import type { DnsExplain, ExplainQuery, HttpExplain } from '../explain/explain.js'
 import { renderExplain } from '../explain/render.js'
 import { silentLogger } from '../log.js'
-import { hostPort } from '../net/address.js'
+import { adminClient } from './admin-client.js'
 
 export interface ExplainOptions {
   readonly config: string
@@ -70,21 +69,9 @@ async function offline (file: string, q: ExplainQuery): Promise<DnsExplain | Htt
   }
 }
 
+/** Asks the running server, as `gslb admin` does (the same address, token and errors). */
 async function online (opts: ExplainOptions, q: ExplainQuery): Promise<DnsExplain | HttpExplain> {
-  let base = opts.admin
-  if (base === undefined) {
-    const config = await loadConfig(opts.config)
-    if (config.adminListen === undefined) throw new Error(`${config.file} has no listen.admin; pass --admin ADDR:PORT, or --offline`)
-    base = hostPort(config.adminListen.host, config.adminListen.port)
-  }
+  const api = await adminClient(opts.config, opts.admin)
   const params = new URLSearchParams(Object.entries(q) as Array<[string, string]>)
-  let res: Response
-  try {
-    res = await fetch(`http://${base}/v1/explain?${params.toString()}`)
-  } catch (err) {
-    throw new Error(`cannot reach the admin API at http://${base}: ${(err as Error).message} (is gslb serve running? or use --offline)`)
-  }
-  const body = await res.json() as Record<string, unknown>
-  if (!res.ok) throw new GslbError((body.code as 'GSLB_E_BAD_REQUEST') ?? 'GSLB_E_INTERNAL', String(body.error ?? res.status))
-  return body as unknown as DnsExplain | HttpExplain
+  return await api.get(`/v1/explain?${params.toString()}`) as unknown as DnsExplain | HttpExplain
 }

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster'
 import { Gslb, type AppOptions } from '../app.js'
 import { ConfigError, formatIssue } from '../errors.js'
-import { createLogger, type Logger } from '../log.js'
+import { createLogger, type Logger, type LogFormat } from '../log.js'
 import { IpcAdminStore } from '../workers/ipc-admin-store.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from '../workers/messages.js'
 import { supervise } from '../workers/supervisor.js'
@@ -19,6 +19,7 @@ export interface ServeOptions extends CommonOptions {
   readonly workers: number
   /** Reload when gslb.yaml or a zone file changes (--no-watch turns it off). */
   readonly watch: boolean
+  readonly logFormat: LogFormat
 }
 
 /** Past the shutdown bound, the process exits even if closing has not finished. */
@@ -26,7 +27,7 @@ const EXIT_MARGIN_MS = 1000
 
 export async function serve (opts: ServeOptions): Promise<number> {
   const level = (opts.logLevel ?? 'info') as 'info'
-  let log: Logger = createLogger(level)
+  let log: Logger = createLogger(level, opts.logFormat)
   if (opts.workers > 1 && cluster.isPrimary) {
     log = log.child({ role: 'primary' })
     try {
@@ -73,11 +74,11 @@ export async function serve (opts: ServeOptions): Promise<number> {
   }
   process.on('SIGHUP', () => { void app.reload() })
   const stop = (signal: string): void => {
-    log.info({ signal, boundMs: app.config.shutdown.timeoutMs }, 'stopping')
+    log.info({ signal, readyDelayMs: app.shutdown.readyDelayMs, boundMs: app.shutdown.timeoutMs }, 'stopping')
     setTimeout(() => {
       log.error('still closing after shutdown.timeout; exiting')
       process.exit(0)
-    }, app.config.shutdown.timeoutMs + EXIT_MARGIN_MS).unref()
+    }, app.shutdown.readyDelayMs + app.shutdown.timeoutMs + EXIT_MARGIN_MS).unref()
     void app.close().then(() => process.exit(0))
   }
   process.once('SIGTERM', stop)
@@ -85,9 +86,14 @@ export async function serve (opts: ServeOptions): Promise<number> {
   return 0
 }
 
+/**
+ * Config errors go to stderr as the same `file:line:col: field: message [CODE]` lines `gslb check`
+ * prints, and one log record says the server did not start.
+ */
 function report (err: unknown, log: Logger): void {
   if (err instanceof ConfigError) {
-    for (const issue of err.issues) log.error({ code: issue.code }, formatIssue(issue))
+    for (const issue of err.issues) process.stderr.write(`${formatIssue(issue)}\n`)
+    log.error({ errors: err.issues.length, codes: [...new Set(err.issues.map(i => i.code))] }, 'configuration refused; not starting')
   } else {
     log.error({ err }, 'cannot start')
   }

@@ -180,16 +180,17 @@ function readDnsOptions (src: Source, node: YNode, present: boolean, listen: Lis
   return allRead<DnsOptions>(out)
 }
 
-export const SHUTDOWN_DEFAULTS: ShutdownOptions = { timeoutMs: 15_000, keepaliveGraceMs: 1_000 }
+export const SHUTDOWN_DEFAULTS: ShutdownOptions = { timeoutMs: 15_000, keepaliveGraceMs: 1_000, readyDelayMs: 0 }
 
 function readShutdown (src: Source, node: YNode, present: boolean): ShutdownOptions | undefined {
   if (!present) return SHUTDOWN_DEFAULTS
-  const f = src.map(node, 'shutdown', ['timeout', 'keepalive_grace'])
+  const f = src.map(node, 'shutdown', ['timeout', 'keepalive_grace', 'ready_delay'])
   if (f === undefined) return undefined
   const d = SHUTDOWN_DEFAULTS
   return allRead<ShutdownOptions>({
     timeoutMs: f.opt('timeout', (n, p) => src.duration(n, p, 100, 600_000), d.timeoutMs),
     keepaliveGraceMs: f.opt('keepalive_grace', (n, p) => src.duration(n, p, 0, 60_000), d.keepaliveGraceMs),
+    readyDelayMs: f.opt('ready_delay', (n, p) => src.duration(n, p, 0, 300_000), d.readyDelayMs),
   })
 }
 

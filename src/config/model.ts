@@ -118,6 +118,11 @@ export interface ShutdownOptions {
   readonly timeoutMs: number
   /** Open HTTP keep-alive connections may send one more request this long (answered with Connection: close) before idle ones are closed. @default 1s */
   readonly keepaliveGraceMs: number
+  /**
+   * Before listeners close, this long with GET /v1/ready answering 503 while everything else is
+   * served as usual, so a load balancer or orchestrator polling readiness stops sending first. @default 0s
+   */
+  readonly readyDelayMs: number
 }
 
 /** The admin API's access (docs/operations.md). */

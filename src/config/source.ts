@@ -6,6 +6,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Scalar } from 'yaml'
 import { ErrorCode, type ConfigIssue } from '../errors.js'
+import { closest } from '../suggest.js'
 
 /** A value node; `null` is a key with no value, `undefined` a key that is absent. */
 export type YNode = Node | null | undefined
@@ -69,8 +70,9 @@ export class Source {
         continue
       }
       if (!allowed.includes(name)) {
+        const guess = closest(name, allowed)
         this.error(key, join(path, name), ErrorCode.UNKNOWN_KEY,
-          `unknown key "${name}" (allowed: ${allowed.join(', ')})`)
+          `unknown key "${name}"${guess === undefined ? '' : `; did you mean "${guess}"?`} (allowed: ${allowed.join(', ')})`)
         continue
       }
       fields.set(name, key as Node, pair.value as YNode)

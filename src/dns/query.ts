@@ -2,7 +2,7 @@
  * Parses an incoming query with direct Buffer reads: header, the one question (lowercased into a
  * lookup key), the other sections skipped with bounds and pointer checks, and EDNS (OPT, ECS).
  * Hot path: no exceptions for control flow and no per-label allocation. Whatever the input, the
- * result is a Query whose `status` says how to answer (see research/reliability.md §a1–a4).
+ * result is a Query whose `status` says how to answer (the table in docs/dns.md).
  */
 import { EDNS_OPTION, TYPE } from './constants.js'
 

@@ -1,7 +1,7 @@
 /**
  * The answer path: raw query bytes in, raw response bytes out, synchronously, reading one
  * AnswerIndex. No I/O, no awaits, no allocation beyond the response buffer and the parsed query.
- * Protocol behaviour follows research/reliability.md §a1–a6 (column "Rec.").
+ * Protocol behaviour is the table in docs/dns.md; RFC 1034/1035, 2181, 6891 and 7873 where it cites them.
  */
 import { choose, dependsOnClient, type Choice } from '../core/choose.js'
 import { ClientAddress } from '../core/client.js'

@@ -33,7 +33,7 @@ export interface RedirectDeps {
   readonly stats?: HttpStats
 }
 
-/** Timeouts and sizes of the HTTP server (research/reliability.md §a9). */
+/** Timeouts and sizes of the HTTP server (docs/redirects.md#limits). */
 export interface ServerLimits {
   /** A connection whose response data has not drained for this long is closed (write-stall.ts). */
   readonly writeStallMs: number
@@ -124,7 +124,7 @@ export function buildRedirectApp (deps: RedirectDeps): FastifyInstance {
 
 /**
  * fastify's server options for the redirect service (also used by bench/http/floor-fastify.mjs).
- * research/reliability.md §a9: fastify's defaults leave slow clients too much time.
+ * fastify's defaults leave slow clients too much time (docs/redirects.md#limits).
  */
 export function serverOptions (limits: ServerLimits): FastifyHttpOptions<Server> {
   return {

@@ -48,7 +48,7 @@ export class PrimaryControl {
       const finish = (): void => {
         clearTimeout(timer)
         this.#waiting.delete(id)
-        resolve(names.map(worker => results.get(worker) ?? { worker, ok: false, version: '?', previous: '?', errors: [`worker did not reload within ${RELOAD_WAIT_MS / 1000} s`] }))
+        resolve(names.map(worker => results.get(worker) ?? { worker, ok: false, version: '?', previous: '?', errors: [`worker did not reload within ${RELOAD_WAIT_MS / 1000} s`], restartNeeded: [] }))
       }
       const timer = setTimeout(finish, RELOAD_WAIT_MS)
       this.#waiting.set(id, (worker, result) => {
@@ -96,7 +96,7 @@ export class WorkerControl {
 
   async #reloadFor (id: number): Promise<void> {
     const result = this.#reload === undefined
-      ? { ok: false, version: '?', previous: '?', errors: ['this worker is still starting'] }
+      ? { ok: false, version: '?', previous: '?', errors: ['this worker is still starting'], restartNeeded: [] }
       : await this.#reload()
     this.#channel.send({ gslb: 'reloaded', id, result })
   }

@@ -77,7 +77,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
       const left = liveWorkers()
       if (left.length > 0) log.error({ workers: left.map(w => w.id) }, 'workers still running after the shutdown bound; killing them')
       for (const w of left) w.process.kill('SIGKILL')
-    }, config.shutdown.timeoutMs + KILL_MARGIN_MS).unref()
+    }, config.shutdown.readyDelayMs + config.shutdown.timeoutMs + KILL_MARGIN_MS).unref()
   }
 
   cluster.on('exit', (worker, code, signal) => {
