@@ -109,6 +109,59 @@ class LoopClient {
   }
 }
 
+/**
+ * A TCP DNS client in a loop: one query at a time on one connection, each with its own id, until
+ * the server closes the connection. Records every id sent and answered, and any reset.
+ */
+class DnsLoopClient {
+  readonly sent: number[] = []
+  readonly answered: number[] = []
+  error: string | undefined
+  readonly done: Promise<void>
+  readonly #socket: Socket
+  #buffer = Buffer.alloc(0)
+  #next = 0
+  #progress: Array<() => void> = []
+
+  constructor (port: number, readonly base: number) {
+    this.#socket = connect({ port, host: '127.0.0.1' })
+    this.done = new Promise(resolve => {
+      this.#socket.on('error', err => { this.error ??= (err as { code?: string }).code ?? err.message })
+      this.#socket.on('close', () => resolve())
+    })
+    this.#socket.on('connect', () => this.#send())
+    this.#socket.on('data', (d: Buffer) => this.#read(d))
+  }
+
+  reached (n: number): Promise<void> {
+    return new Promise(resolve => {
+      const check = (): void => { if (this.answered.length >= n || this.error !== undefined) resolve(); else this.#progress.push(check) }
+      check()
+    })
+  }
+
+  #send (): void {
+    const id = this.base + this.#next++
+    const q = buildQuery({ id, name: 'www.example.test' })
+    const framed = Buffer.alloc(2 + q.length)
+    framed.writeUInt16BE(q.length, 0)
+    q.copy(framed, 2)
+    this.sent.push(id)
+    if (!this.#socket.destroyed && this.#socket.writable) this.#socket.write(framed)
+  }
+
+  #read (d: Buffer): void {
+    this.#buffer = Buffer.concat([this.#buffer, d])
+    while (this.#buffer.length >= 2 && this.#buffer.length >= 2 + this.#buffer.readUInt16BE(0)) {
+      const len = this.#buffer.readUInt16BE(0)
+      this.answered.push(decodeMessage(this.#buffer.subarray(2, 2 + len)).id)
+      this.#buffer = this.#buffer.subarray(2 + len)
+      for (const p of this.#progress.splice(0)) p()
+      this.#send()
+    }
+  }
+}
+
 for (const workers of ['1', '2']) {
   describe(`SIGTERM with --workers ${workers}`, () => {
     test('a client holding a partly sent request does not hold the stop past shutdown.timeout', async () => {
@@ -148,6 +201,31 @@ for (const workers of ['1', '2']) {
         })
         assert.equal(redirect, 302, 'redirects still answered')
         const [code] = await exited as [number]
+        assert.equal(code, 0)
+      } finally {
+        served.proc.kill('SIGKILL')
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+
+    test('under TCP DNS load, every query sent before SIGTERM is answered, in order, and no connection is reset', async () => {
+      const { dir, ports } = await setUp('{ timeout: 5s, keepalive_grace: 1s }')
+      const served = await serve(dir, ['--workers', workers])
+      try {
+        const clients = Array.from({ length: 20 }, (_, i) => new DnsLoopClient(ports.dns, i * 2000))
+        await Promise.all(clients.map(c => c.reached(20)))
+        const sentBefore = clients.map(c => c.sent.length)
+        served.proc.kill('SIGTERM')
+        await Promise.all(clients.map(c => c.done))
+        for (const [i, c] of clients.entries()) {
+          assert.equal(c.error, undefined, `client ${i}: ${c.error ?? ''}`)
+          // Answers come in order, for the queries sent; all of those sent before the signal are among them.
+          assert.deepEqual(c.answered, c.sent.slice(0, c.answered.length), `client ${i}: answers in order`)
+          assert.ok(c.answered.length >= (sentBefore[i] as number), `client ${i}: ${c.answered.length} answered, ${sentBefore[i] as number} sent before SIGTERM`)
+          // At most the one query sent as the server closed goes unanswered (the client retries it elsewhere).
+          assert.ok(c.sent.length - c.answered.length <= 1, `client ${i}: ${c.sent.length - c.answered.length} unanswered`)
+        }
+        const { code } = await exitsWithin(served.proc, 8000)
         assert.equal(code, 0)
       } finally {
         served.proc.kill('SIGKILL')
