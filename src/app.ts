@@ -29,6 +29,9 @@ import { Metrics, newLifecycle } from './metrics/metrics.js'
 import { explain, type DnsExplain, type ExplainQuery, type HttpExplain } from './explain/explain.js'
 import type { Logger } from './log.js'
 import { createProbe } from './probes/index.js'
+import { DashboardFeed } from './dashboard/feed.js'
+import { isPublicPath, registerDashboard } from './dashboard/routes.js'
+import type { FastifyInstance } from 'fastify'
 
 export interface AppOptions extends LoadOptions {
   readonly clock?: Clock
@@ -41,6 +44,8 @@ export interface AppOptions extends LoadOptions {
   readonly metricsText?: MetricsText
   /** With --workers: reload and status across every worker, and where this one says what it serves. */
   readonly cluster?: ClusterControl
+  /** More routes for the admin listener (gslb demo's fault API). */
+  readonly adminRoutes?: (f: FastifyInstance) => void
 }
 
 export interface ClusterControl {
@@ -85,6 +90,9 @@ export class Gslb {
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
+  /** The dashboard's timeline and shares (GET /v1/events). */
+  readonly feed: DashboardFeed
+  #endStreams: () => void = () => {}
   /** The configuration the listeners and other start-only settings came from. */
   readonly #started: GslbConfig
 
@@ -121,6 +129,9 @@ export class Gslb {
       })
       : undefined
     const metrics = this.metrics
+    this.feed = new DashboardFeed(this.core.snapshot, { clock, dnsAnswers: counting ? this.dns.stats.memberAnswers : undefined, redirects: httpStats?.memberRedirects })
+    this.core.onPublish(s => this.feed.publish(s))
+    const feed = this.feed
     const token = config.adminListen === undefined ? undefined : adminToken(config)
     if (config.adminListen !== undefined && token === undefined && !isLoopback(config.adminListen.host)) {
       throw new GslbError(ErrorCode.ADMIN_TOKEN, `listen.admin ${hostPort(config.adminListen.host, config.adminListen.port)} is not a loopback address: set ${TOKEN_ENV} or admin.token_file`)
@@ -129,6 +140,11 @@ export class Gslb {
       ? undefined
       : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), {
         ...(token === undefined ? {} : { token }),
+        isPublic: isPublicPath,
+        extend: [
+          f => { this.#endStreams = registerDashboard(f, { feed, snapshot: () => this.core.snapshot, demo: options.adminRoutes !== undefined }) },
+          ...(options.adminRoutes === undefined ? [] : [options.adminRoutes]),
+        ],
         explain: q => this.explain(q),
         lifecycle: this.lifecycle,
         reload: async () => await this.#reloadReport(),
@@ -303,6 +319,9 @@ export class Gslb {
     }
     this.core.stop()
     this.#geo?.close()
+    // Event streams never finish by themselves: end them so the admin listener can close.
+    this.#endStreams()
+    this.feed.close()
     const { timeoutMs, keepaliveGraceMs } = this.shutdown
     const http = { graceMs: keepaliveGraceMs, timeoutMs }
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])

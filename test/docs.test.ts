@@ -11,6 +11,10 @@ import { parse as parseYaml } from 'yaml'
 import { loadConfig } from '../src/config/load.js'
 import { decodeTable } from '../src/core/admin-state.js'
 import { ErrorCode } from '../src/errors.js'
+import { backendSpecs } from '../src/demo/farm.js'
+import { SiteIndex } from '../src/demo/observe.js'
+import { checkScenario } from '../src/demo/run-scenario.js'
+import { parseScenario } from '../src/demo/scenario.js'
 import { writeConfig } from './helpers/stack.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -29,6 +33,7 @@ function examples (markdown: string): Array<Record<string, string>> {
     const text = m[1] ?? ''
     const file = /^# file: (\S+)/.exec(text)?.[1]
     assert.ok(file !== undefined, `YAML example without a "# file:" first line:\n${text}`)
+    if (file.startsWith('scenarios/')) continue
     if (file in current) { sets.push(current); current = {} }
     current[file] = text
   }
@@ -50,6 +55,27 @@ describe('documentation examples load', async () => {
         } finally {
           await rm(dir, { recursive: true, force: true })
         }
+      })
+    })
+  }
+})
+
+describe('documentation scenario examples check against the bundled configuration', async () => {
+  const config = await loadConfig(join(ROOT, 'gslb.yaml'))
+  const specs = backendSpecs(config)
+  for (const doc of await docs()) {
+    const blocks = [...(await readFile(join(ROOT, doc), 'utf8')).matchAll(/```yaml\n(# file: (scenarios\/\S+)\n[\s\S]*?)```/g)]
+    blocks.forEach(([, text = '', file = ''], i) => {
+      test(`${doc} scenario ${i + 1} (${file})`, () => {
+        const scenario = parseScenario(file, text)
+        checkScenario(scenario, {
+          dns: { host: '127.0.0.1', port: 53 },
+          http: { host: '127.0.0.1', port: 80 },
+          sites: new SiteIndex(config),
+          knownSites: config.sites.map(s => s.name),
+          faultTargets: [...new Set(specs.flatMap(s => [s.site, s.name]))],
+          inject: async () => {},
+        })
       })
     })
   }

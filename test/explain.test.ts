@@ -89,6 +89,14 @@ describe('explain agrees with the servers', () => {
     }
   })
 
+  test('asking explain is not traffic: redirect counters do not move', async () => {
+    const scrape = async (): Promise<string> => await (await fetch(`http://127.0.0.1:${stack.adminPort as number}/metrics`)).text()
+    const redirects = (text: string): number => [...text.matchAll(/^gslb_http_member_redirects_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    const before = redirects(await scrape())
+    for (let i = 0; i < 5; i++) await explainApi<HttpExplain>({ url: 'http://dl.example.test/pub/x', client: '127.0.1.9' })
+    assert.equal(redirects(await scrape()), before)
+  })
+
   test('bad input is a 400 with a code', async () => {
     for (const params of [{ name: 'www.example.test', client: 'nobody' }, { name: 'www.example.test', type: 'BOGUS', client: '127.0.0.1' }, { name: 'www.example.test', client: '127.0.0.1', ecs: '10.0.0.1/8' }, { client: '127.0.0.1' }]) {
       const { status, body } = await explainApi(params)

@@ -41,8 +41,12 @@ export interface AdminHooks {
   readonly reload?: () => Promise<ReloadReport>
   /** GET /v1/status: the configuration serving (per worker, with --workers). */
   readonly status?: () => Promise<Record<string, unknown>>
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** When set, every request needs `Authorization: Bearer <token>`, but those `isPublic` allows. */
   readonly token?: string
+  /** Paths served without the token: static files that hold no data (the dashboard's page). */
+  readonly isPublic?: (url: string) => boolean
+  /** More routes on this listener: the dashboard, the demo's fault API. */
+  readonly extend?: ReadonlyArray<(f: FastifyInstance) => void>
 }
 
 /** What a reload through the API did. */
@@ -109,7 +113,9 @@ export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyI
   })
   if (hooks.token !== undefined) {
     const ok = tokenChecker(hooks.token)
+    const isPublic = hooks.isPublic ?? (() => false)
     f.addHook('onRequest', async (req, reply) => {
+      if (req.method === 'GET' && isPublic(req.url)) return
       if (!ok(req.headers.authorization)) {
         await reply.code(401).header('www-authenticate', 'Bearer realm="gslb"').send({ error: 'a bearer token is required (Authorization: Bearer ..., the CLI reads GSLB_ADMIN_TOKEN or admin.token_file)', code: ErrorCode.UNAUTHORIZED })
       }
@@ -217,5 +223,6 @@ export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyI
       return reply.code(200).header('content-type', m.contentType).send(m.text)
     })
   }
+  for (const add of hooks.extend ?? []) add(f)
   return f
 }

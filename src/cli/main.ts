@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { closest } from '../suggest.js'
 import { admin, ADMIN_USAGE } from './admin.js'
 import { check } from './check.js'
+import { DEMO_USAGE, demoCommand } from './demo.js'
 import { EXPLAIN_USAGE, explainCommand } from './explain.js'
 import { serve } from './serve.js'
 
@@ -22,6 +23,7 @@ Commands:
   check    Validate the configuration and zones; print file:line:col errors; exit 1 on error
   admin    Show or change member state on a running server, reload it
   explain  Why a client gets its DNS answer or redirect
+  demo     Rehearse failover locally: simulated sites, faults, the dashboard, scenario files
 
 Options:
   -h, --help      show help
@@ -63,6 +65,10 @@ anything. Prints file:line:col: field: message [CODE] per problem and exits 1 on
   admin: {
     options: { ...CONFIG, admin: { type: 'string' }, for: { type: 'string' }, note: { type: 'string' }, json: { type: 'boolean' } },
     usage: ADMIN_USAGE,
+  },
+  demo: {
+    options: { ...CONFIG, ...LOG, dns: { type: 'string', multiple: true }, http: { type: 'string' }, admin: { type: 'string' }, delay: { type: 'string' }, period: { type: 'string' }, traffic: { type: 'string' } },
+    usage: DEMO_USAGE,
   },
   explain: {
     options: { ...CONFIG, admin: { type: 'string' }, client: { type: 'string' }, ecs: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' }, offline: { type: 'boolean' } },
@@ -115,6 +121,16 @@ async function main (argv: string[]): Promise<number> {
     case 'check':
       if (args.length > 0) return usage(def.usage, `check takes no arguments: got "${args.join(' ')}"`)
       return await check({ config, dns: values.dns as string[] | undefined, http: str('http'), admin: str('admin'), logLevel: undefined })
+    case 'demo': {
+      const format = str('log-format')
+      if (format !== undefined && format !== 'json' && format !== 'pretty') return usage(def.usage, `--log-format must be json or pretty: got "${format}"`)
+      const traffic = str('traffic') === undefined ? 20 : Number(str('traffic'))
+      if (!Number.isInteger(traffic) || traffic < 0 || traffic > 1000) return usage(def.usage, `--traffic must be an integer from 0 to 1000: got "${str('traffic') ?? ''}"`)
+      return await demoCommand({
+        config, dns: values.dns as string[] | undefined, http: str('http'), admin: str('admin'), logLevel: str('log-level'),
+        logFormat: format ?? (process.stdout.isTTY ? 'pretty' : 'json'), args, delay: str('delay'), period: str('period'), traffic,
+      })
+    }
     case 'admin':
       return await admin({ config, admin: str('admin'), args, duration: str('for'), note: str('note'), json: values.json === true })
     default:

@@ -6,6 +6,7 @@
  * redirect to the first, `Link: rel=duplicate` for the next ones, or the fallback URL / 503.
  */
 import type { Server } from 'node:http'
+import { Socket } from 'node:net'
 import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { HttpOptions, RouteConfig } from '../config/model.js'
 import { choose, dependsOnClient, type CandidateFilter, type Choice } from '../core/choose.js'
@@ -241,8 +242,10 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
     const ordered = frame?.ordered ?? []
     const decision = choice?.decision
 
+    // gslb explain asks through inject(), whose socket is not a net.Socket: its asking is not traffic.
+    const counted = stats !== undefined && req.raw.socket instanceof Socket ? stats : undefined
     if (mirrorlist) {
-      stats?.count(state.slot, 200)
+      counted?.count(state.slot, 200)
       return void reply.code(200).header('cache-control', 'no-cache').send(mirrorList(snap, route, norm.path, tail, view, choice, ordered, client))
     }
     const first = ordered[0]
@@ -250,17 +253,17 @@ export function redirectHandler (deps: RedirectDeps): (req: FastifyRequest, repl
       const pool = decision?.servedBy ?? route.pool
       // redirect() writes the raw response: headers set on `reply` would be lost there.
       if (route.fallbackUrl !== undefined) {
-        stats?.count(state.slot, route.status)
+        counted?.count(state.slot, route.status)
         return redirect(reply, route, route.fallbackUrl + tail, undefined, pool, undefined)
       }
-      stats?.count(state.slot, 503)
+      counted?.count(state.slot, 503)
       if (route.debugHeaders) reply.header('x-gslb-pool', pool)
       return void reply.code(503).headers({ 'retry-after': String(route.retryAfterSec), 'cache-control': 'no-cache' })
         .send({ error: 'no healthy member can take this request', pool: route.pool })
     }
-    if (stats !== undefined) {
-      stats.count(state.slot, route.status)
-      stats.memberRedirects.add(first.slot)
+    if (counted !== undefined) {
+      counted.count(state.slot, route.status)
+      counted.memberRedirects.add(first.slot)
     }
     redirect(reply, route, frame.location + tail, linkOf(frame.link, tail), decision?.servedBy ?? route.pool, first.name)
   }
