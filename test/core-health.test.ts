@@ -47,7 +47,7 @@ function check (over: Partial<CheckConfig> = {}): CheckConfig {
   return {
     name: 'c', type: 'tcp', port: 80, intervalMs: 1000, fastIntervalMs: 500, downIntervalMs: 4000, timeoutMs: 300, rise: 2, fall: 2, jitter: 0,
     method: 'GET', path: '/', host: undefined, sni: undefined, insecure: false, expectStatus: [200], expectBody: undefined,
-    weightFromBody: false, queryName: undefined, queryType: 'SOA', expectRcode: ['NOERROR'], staticUp: true, file: 'x', line: 1, col: 1,
+    weightFromBody: false, queryName: undefined, queryType: 'SOA', expectRcode: ['NOERROR'], backend: undefined, minUp: 1, staticUp: true, file: 'x', line: 1, col: 1,
     ...over,
   }
 }

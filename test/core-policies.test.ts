@@ -9,7 +9,7 @@ import type { HealthOptions, MemberConfig, PoolConfig } from '../src/config/mode
 import type { AdminEntry } from '../src/core/admin-state.js'
 import type { Ordering } from '../src/core/select.js'
 import type { HealthStatus } from '../src/core/health-state.js'
-import { decideFamily, memberView, needed, type FamilyDecision, type MemberView } from '../src/core/pool-view.js'
+import { decideFamily, memberView, needed, percentOf, type FamilyDecision, type MemberView } from '../src/core/pool-view.js'
 import { fnv1a, LoadTracker, rotationStart, select } from '../src/core/select.js'
 
 const HEALTH: HealthOptions = { initialState: 'up', startupWaitMs: 0, coalesceMs: 0, maxInFlight: 10, stateFile: 'x' }
@@ -77,6 +77,15 @@ describe('pool decision', () => {
   test('weight 0 members serve only when nothing else is eligible', () => {
     assert.deepEqual(names(decide4([{ name: 'a' }, { name: 'standby', weight: 0 }])), ['a'])
     assert.deepEqual(names(decide4([{ name: 'a', health: 'down' }, { name: 'standby', weight: 0 }])), ['standby'])
+  })
+
+  test('a reported percent scales the configured weight, rounded, never down to 0 from a positive share', () => {
+    assert.equal(percentOf(100, 50), 50)
+    assert.equal(percentOf(100, 33), 33)
+    assert.equal(percentOf(2, 50), 1)
+    assert.equal(percentOf(1, 33), 1, 'not 0: that would make the member a standby')
+    assert.equal(percentOf(1, 0), 0)
+    assert.equal(percentOf(0, 50), 0)
   })
 
   test('needed(): counts capped at the set size, percentages rounded up, at least 1', () => {

@@ -100,7 +100,7 @@ describe('documents cite only what exists', () => {
     for (const doc of await docs()) {
       const text = await readFile(join(ROOT, doc), 'utf8')
       const base = doc.startsWith('docs/') ? join(ROOT, 'docs') : ROOT
-      const cited = [...text.matchAll(/`((?:src|test|docs|bench|examples|geo|zones|\.ci)\/[\w./-]*)`/g)].map(m => join(ROOT, m[1] ?? ''))
+      const cited = [...text.matchAll(/`((?:src|test|docs|bench|examples|geo|zones|deploy|\.ci)\/[\w./-]*)`/g)].map(m => join(ROOT, m[1] ?? ''))
       const linked = [...text.matchAll(/\]\(((?!https?:|#|mailto:)[^)#\s]+)(?:#[^)]*)?\)/g)].map(m => join(base, m[1] ?? ''))
       for (const path of [...cited, ...linked]) {
         try { await access(path) } catch { missing.push(`${doc}: ${relative(ROOT, path)}`) }

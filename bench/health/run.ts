@@ -32,7 +32,7 @@ await new Promise<void>(resolve => listeners.stdout.on('data', (d: Buffer) => { 
 const check: CheckConfig = {
   name: 'web', type: values.type === 'tcp' ? 'tcp' : 'http', port: undefined, intervalMs: 5000, fastIntervalMs: 2500, downIntervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, jitter: 0.1,
   method: 'GET', path: '/healthz', host: undefined, sni: undefined, insecure: false, expectStatus: [200], expectBody: undefined, weightFromBody: false,
-  queryName: undefined, queryType: 'SOA', expectRcode: ['NOERROR'], staticUp: true, file: 'bench', line: 1, col: 1,
+  queryName: undefined, queryType: 'SOA', expectRcode: ['NOERROR'], backend: undefined, minUp: 1, staticUp: true, file: 'bench', line: 1, col: 1,
 }
 const members: MemberConfig[] = Array.from({ length: N }, (_, i) => ({
   name: `m${i}`, site: undefined, address: `192.0.2.${i % 250}`, host: undefined, family: 4 as const, weight: 1, group: 1,

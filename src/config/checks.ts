@@ -14,7 +14,7 @@ export const CHECK_DEFAULTS = {
   jitter: 0.1,
 } as const
 
-const CHECK_TYPES: readonly CheckType[] = ['tcp', 'http', 'https', 'dns', 'agent', 'static']
+const CHECK_TYPES: readonly CheckType[] = ['tcp', 'http', 'https', 'dns', 'agent', 'haproxy', 'static']
 /** Ports used when neither the member, the check nor the member's URL gives one. */
 export const DEFAULT_CHECK_PORT: Partial<Record<CheckType, number>> = { http: 80, https: 443, dns: 53 }
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'] as const
@@ -24,7 +24,7 @@ export function readChecks (src: Source, node: YNode): CheckConfig[] {
   for (const { key, keyNode, value } of src.entries(node, 'checks') ?? []) {
     const path = join('checks', key)
     const f = src.map(value, path, ['type', 'port', 'interval', 'fast_interval', 'down_interval', 'timeout', 'rise', 'fall', 'jitter',
-      'method', 'path', 'host', 'sni', 'insecure', 'expect', 'weight_from_body', 'query', 'state'])
+      'method', 'path', 'host', 'sni', 'insecure', 'expect', 'weight_from_body', 'query', 'state', 'backend', 'min_up'])
     if (f === undefined) continue
     const type = src.oneOf(f.require('type'), f.at('type'), CHECK_TYPES)
     if (type === undefined) continue
@@ -34,11 +34,24 @@ export function readChecks (src: Source, node: YNode): CheckConfig[] {
         if (f.has(k) && !types.includes(type)) src.error(f.keyNode(k), f.at(k), ErrorCode.UNKNOWN_KEY, `"${k}" does not apply to ${type} checks`)
       }
     }
-    only(['method', 'path', 'host', 'sni', 'insecure', 'weight_from_body'], ['http', 'https'])
+    only(['method', 'host', 'sni', 'insecure', 'weight_from_body'], ['http', 'https'])
+    only(['path'], ['http', 'https', 'haproxy'])
     only(['query'], ['dns'])
     only(['state'], ['static'])
+    only(['backend', 'min_up'], ['haproxy'])
     only(['expect'], ['http', 'https', 'dns'])
     if (type === 'static' && !f.has('state')) src.error(f.node, path, ErrorCode.REQUIRED, 'missing required key "state" (up or down)')
+    // HAProxy has no standard stats port, and a member's URL names the farm's front end, not its stats.
+    if (type === 'haproxy') {
+      for (const k of ['backend', 'port']) {
+        if (!f.has(k)) src.error(f.node, path, ErrorCode.REQUIRED, `missing required key "${k}" (${k === 'port' ? 'the port of the HAProxy stats listener' : 'the HAProxy backend whose servers are counted'})`)
+      }
+    }
+    const backend = type === 'haproxy' && f.has('backend') ? src.string(f.get('backend'), f.at('backend')) : undefined
+    // HAProxy proxy names: letters, digits, "-", "_", "." and ":" (its configuration manual, section 4 "Proxies").
+    if (backend !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(backend)) src.error(f.get('backend'), f.at('backend'), ErrorCode.VALUE, `must be an HAProxy backend name (letters, digits, "-", "_", ".", ":"): got ${JSON.stringify(backend)}`)
+    const checkPath = f.has('path') ? src.string(f.get('path'), f.at('path')) : undefined
+    if (type === 'haproxy' && checkPath !== undefined && !checkPath.startsWith('/')) src.error(f.get('path'), f.at('path'), ErrorCode.VALUE, `must start with "/": got ${JSON.stringify(checkPath)}`)
     let expectStatus: number[] = [200]
     let expectBody: string | undefined
     let expectRcode: string[] = ['NOERROR']
@@ -73,7 +86,7 @@ export function readChecks (src: Source, node: YNode): CheckConfig[] {
       ...timing,
       port: f.has('port') ? src.integer(f.get('port'), f.at('port'), 1, 65535) : undefined,
       method: (text('method') ?? 'GET').toUpperCase(),
-      path: text('path') ?? '/',
+      path: text('path') ?? (type === 'haproxy' ? '/;csv' : '/'),
       host: text('host'),
       sni: text('sni'),
       insecure: f.has('insecure') ? src.boolean(f.get('insecure'), f.at('insecure')) ?? false : false,
@@ -83,6 +96,8 @@ export function readChecks (src: Source, node: YNode): CheckConfig[] {
       queryName,
       queryType,
       expectRcode,
+      backend: text('backend'),
+      minUp: f.has('min_up') ? src.integer(f.get('min_up'), f.at('min_up'), 1, 10_000) ?? 1 : 1,
       staticUp: f.has('state') ? src.oneOf(f.get('state'), f.at('state'), ['up', 'down'] as const) === 'up' : true,
       file: src.file,
       line: at.line,

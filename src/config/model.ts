@@ -164,7 +164,7 @@ export interface GslbConfig {
 
 // ── Health checks, pools and members (the shared core's configuration) ─────────────────────────
 
-export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'agent' | 'static'
+export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'agent' | 'haproxy' | 'static'
 
 export interface CheckTiming {
   /** Time between probes while the state is settled and up. @default 5s */
@@ -188,8 +188,9 @@ export interface CheckConfig extends Located, CheckTiming {
   readonly type: CheckType
   /** Port probed, when set; a member's `check_port` overrides it. Else the member URL's port, else 80/443/53 by type. */
   readonly port: number | undefined
-  // http / https
+  // http / https (and haproxy: `path`)
   readonly method: string
+  /** Request path; for haproxy checks the stats page in CSV. @default / (haproxy: /;csv) */
   readonly path: string
   /** Host header (and TLS SNI for https), independent of the address probed. */
   readonly host: string | undefined
@@ -202,6 +203,11 @@ export interface CheckConfig extends Located, CheckTiming {
   readonly queryName: string | undefined
   readonly queryType: string
   readonly expectRcode: readonly string[]
+  // haproxy
+  /** The HAProxy backend (pxname) whose servers are counted. */
+  readonly backend: string | undefined
+  /** Servers of `backend` that must be up for the check to pass. @default 1 */
+  readonly minUp: number
   // static
   readonly staticUp: boolean
 }

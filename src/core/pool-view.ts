@@ -108,7 +108,7 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
   const adminSource = input.admin !== undefined ? 'operator' : input.agentState !== undefined ? 'agent' : 'default'
   const force = input.admin?.force
   const w = input.reportedWeight
-  const reported = w === undefined ? m.weight : 'absolute' in w ? w.absolute : Math.round(m.weight * w.percent / 100)
+  const reported = w === undefined ? m.weight : 'absolute' in w ? w.absolute : percentOf(m.weight, w.percent)
   // An operator's weight (admin state) wins over the backend's report, which wins over the config.
   const weight = input.admin?.weight ?? reported
   let eligible: boolean
@@ -122,6 +122,17 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
     health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
     admin, adminSource, adminEntry: input.admin, force, weight, eligible, why,
   }
+}
+
+/**
+ * A reported percentage of a configured weight, rounded, but never down to 0 from a positive
+ * weight and percentage: weight 0 means "only when nothing with a weight is eligible", so a
+ * backend reporting some capacity (an agent's "up 30%", an HAProxy farm with 1 of 4 servers up)
+ * is not turned into a standby by rounding. Configure weights such as 100 for finer shares.
+ */
+export function percentOf (weight: number, percent: number): number {
+  const w = Math.round(weight * percent / 100)
+  return w === 0 && weight > 0 && percent > 0 ? 1 : w
 }
 
 /** Members needed for a set of `size`: a count (capped at the size) or a percentage, at least 1. */

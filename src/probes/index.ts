@@ -7,10 +7,12 @@ import type { CheckConfig } from '../config/model.js'
 import type { Probe } from '../core/probe.js'
 import { agentProbe } from './agent.js'
 import { dnsProbe } from './dns.js'
+import { haproxyProbe } from './haproxy.js'
 import { httpProbe } from './http.js'
 import { tcpProbe } from './tcp.js'
 
 export { parseAgentReply } from './agent.js'
+export { readHaproxyStats } from './haproxy.js'
 
 export function createProbe (check: CheckConfig): Probe {
   switch (check.type) {
@@ -23,5 +25,6 @@ export function createProbe (check: CheckConfig): Probe {
     case 'https': return (t, signal) => httpProbe(check, t, signal)
     case 'dns': return (t, signal) => dnsProbe(check, t, signal)
     case 'agent': return agentProbe
+    case 'haproxy': return (t, signal) => haproxyProbe(check, t, signal)
   }
 }

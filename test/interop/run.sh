@@ -2,7 +2,8 @@
 # Interop checks with real DNS tools against the bundled zones: dig, kdig, and an unbound resolver
 # that resolves example.test through a stub-zone pointing at gslb. Runs itself inside a private
 # network namespace (unshare --net) so that no tool can send a packet off this machine.
-# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin, prometheus (promtool); root for unshare. Exit 1 on any failure.
+# Also runs the docker-compose topology (deploy/compose/) as processes on 127.53.0.X.
+# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin, prometheus (promtool), haproxy, curl; root for unshare. Exit 1 on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -127,6 +128,54 @@ expect "unbound ECS: Frankfurt client" "$E -b 127.0.1.5 www.example.test" "^127\
 expect "unbound ECS: New York client"  "$E -b 127.0.2.5 www.example.test" "^127\.0\.2\.[12]$"
 expect "unbound ECS: Tokyo client"     "$E -b 127.0.3.5 www.example.test" "^127\.0\.3\.[12]$"
 expect "unbound ECS: cached per /24"   "$E -b 127.0.1.6 www.example.test" "^127\.0\.1\.[12]$"
+
+# The docker-compose topology (docker-compose.yml, docs/docker.md) as processes: its configurations
+# with 10.53.0.X rewritten to 127.53.0.X, three HAProxy farms of two backends each (the backends
+# their "server" lines name), gslb checking the farms' stats, and unbound with the stub zone.
+c="$tmp/compose"
+cp -r "$root/deploy/compose" "$c"
+find "$c" -type f \( -name '*.yaml' -o -name '*.cfg' -o -name '*.conf' \) -exec sed -i 's/10\.53\.0\./127.53.0./g' {} +
+sed -i -e "s#database: ../../geo/demo-city.mmdb#database: $root/geo/demo-city.mmdb#" \
+  -e "s#state_file: /var/lib/gslb/state.json#state_file: $tmp/compose-state.json#" "$c/gslb.yaml"
+declare -A backend_pid
+for cfg in "$c"/haproxy/*.cfg; do
+  while read -r name addr port; do
+    node "$root/examples/backend.mjs" "$addr" "$port" >/dev/null &
+    pids+=($!); backend_pid[$name]=$!
+  done < <(awk '$1 == "server" { split($3, a, ":"); print $2, a[1], a[2] }' "$cfg")
+done
+for cfg in "$c"/haproxy/*.cfg; do haproxy -f "$cfg" -db >"$cfg.log" 2>&1 & pids+=($!); done
+node "$root/dist/src/cli/main.js" serve -c "$c/gslb.yaml" --admin 127.0.0.1:8083 --log-level error &
+pids+=($!)
+unbound -c "$c/unbound.conf" &
+pids+=($!)
+# Each farm of pool "all" as gslb's admin API shows it: NAME=WEIGHT, or NAME=out when not served.
+farms() { { curl -s http://127.0.0.1:8083/v1/pools || true; } | node -e 'let s = ""; process.stdin.on("data", d => { s += d }).on("end", () => {
+  try { console.log(JSON.parse(s).pools.find(p => p.name === "all").members.map(m => `${m.name}=${m.eligible ? m.weight : "out"}`).join(" ")) } catch { console.log("no answer") } })'; }
+expect_farms() { # name wanted: polls the admin API for at most 15 s
+  local got=""
+  for _ in $(seq 150); do got="$(farms)"; [ "$got" = "$2" ] && break; sleep 0.1; done
+  if [ "$got" = "$2" ]; then pass "$1"; else fail "$1" "expected $2, got $got"; fi
+}
+expect_farms "compose: every farm up at full weight" "fra=100 nyc=100 tok=100"
+for _ in $(seq 50); do dig @127.53.0.3 +time=1 +tries=1 example.test SOA >/dev/null 2>&1 && break; sleep 0.1; done
+U="dig @127.53.0.3 +time=3 +tries=1 +short"
+G="dig @127.53.0.2 +norec +time=2 +tries=1 +short"
+expect "compose: unbound → gslb: www is a farm" "$U www.example.test"        "^127\.53\.0\.11$"
+expect "compose: unbound → gslb: all is a farm" "$U all.example.test"        "^127\.53\.0\.(11|21|31)$"
+expect "compose: unbound → gslb: dl is gslb"    "$U dl.example.test"         "^127\.53\.0\.2$"
+expect "compose: gslb, a Tokyo client (ECS)"    "$G +subnet=127.0.3.0/24 www.example.test" "^127\.53\.0\.31$"
+expect "compose: gslb, a New York client (ECS)" "$G +subnet=127.0.2.0/24 www.example.test" "^127\.53\.0\.21$"
+DL="curl -s --max-time 3 --resolve dl.example.test:80:127.53.0.2 http://dl.example.test/pub/x"
+expect "compose: redirect to a farm"            "$DL -o /dev/null -w '%{redirect_url}'" "^http://127\.53\.0\.(11|21|31)/pub/x$"
+expect "compose: followed, a farm's backend answers" "$DL -L"                "^ok from 127\.53\.0\.[123][23]:8080$"
+# A farm losing its servers: half weight with one of two, then out, and Frankfurt clients go to nyc.
+kill "${backend_pid[fra-1]}"
+expect_farms "compose: fra at half weight with 1 of 2 servers" "fra=50 nyc=100 tok=100"
+expect "compose: fra's check says why" "curl -s http://127.0.0.1:8083/v1/pools" '"health_reason":"[^"]*1/2 servers up in be_app'
+kill "${backend_pid[fra-2]}"
+expect_farms "compose: fra out with none" "fra=out nyc=100 tok=100"
+expect "compose: a Frankfurt client goes to nyc" "$G +subnet=127.0.1.0/24 www.example.test" "^127\.53\.0\.21$"
 
 # A real GeoLite2-City database (not built by gslb), when CI fetched one: the same answers for
 # addresses it knows (GSLB_REAL_GEO_DB names the .mmdb file).
