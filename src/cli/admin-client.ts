@@ -49,6 +49,8 @@ async function target (opts: { config: string, admin: string | undefined }): Pro
 
 export class AdminClient {
   readonly #base: string
+  /** The admin API it talks to: `http://ADDR:PORT`. */
+  get base (): string { return this.#base }
   readonly #headers: Record<string, string>
 
   constructor (base: string, token: string | undefined) {

@@ -14,7 +14,7 @@ import { startDemo, type Demo } from '../demo/demo.js'
 import { SiteIndex } from '../demo/observe.js'
 import { runScenario } from '../demo/run-scenario.js'
 import { loadScenario } from '../demo/scenario.js'
-import { adminClient } from './admin-client.js'
+import { adminClient, type AdminClient } from './admin-client.js'
 import { loadOptions, type CommonOptions } from './check.js'
 
 export const DEMO_USAGE = `Usage:
@@ -54,7 +54,9 @@ export async function demoCommand (opts: DemoCliOptions): Promise<number> {
       for (const issue of err.issues) process.stderr.write(`${formatIssue(issue)}\n`)
       return 1
     }
-    process.stderr.write(`gslb demo: ${(err as Error).message}\n`)
+    const e = err as NodeJS.ErrnoException & { code?: string }
+    const hint = e.code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message) ? ' (is another gslb running? stop it, or give --dns, --http and --admin)' : ''
+    process.stderr.write(`gslb demo: ${e.message}${hint}\n`)
     return 1
   }
 }
@@ -116,13 +118,25 @@ function banner (demo: Demo): string {
   return `${lines.join('\n')}\n`
 }
 
+/** The running demo's admin API; a server without the demo's routes is said to be one. */
+async function demoApi (opts: DemoCliOptions): Promise<AdminClient> {
+  const api = await adminClient(opts.config, opts.admin)
+  try {
+    await api.get('/v1/demo')
+  } catch (err) {
+    if (/\bNot Found\b|\b404\b/.test((err as Error).message)) throw new Error(`${api.base} is a gslb without the demo (gslb serve?): start gslb demo, or point --admin at it`)
+    throw err
+  }
+  return api
+}
+
 async function fault (opts: DemoCliOptions, args: readonly string[]): Promise<number> {
   const [target, kind] = args
   if (target === undefined || kind === undefined || args.length > 2) {
     process.stderr.write(`gslb demo: fault needs SITE|BACKEND and up|down|slow|error|flap\n\n${DEMO_USAGE}`)
     return 2
   }
-  const api = await adminClient(opts.config, opts.admin)
+  const api = await demoApi(opts)
   const body = { fault: kind, ...(opts.delay === undefined ? {} : { delay: opts.delay }), ...(opts.period === undefined ? {} : { period: opts.period }) }
   const r = await api.put(`/v1/demo/faults/${encodeURIComponent(target)}`, body)
   const backends = r.backends as Array<{ name: string, url: string }>
@@ -131,7 +145,7 @@ async function fault (opts: DemoCliOptions, args: readonly string[]): Promise<nu
 }
 
 async function status (opts: DemoCliOptions): Promise<number> {
-  const api = await adminClient(opts.config, opts.admin)
+  const api = await demoApi(opts)
   const r = await api.get('/v1/demo')
   for (const b of r.backends as Array<{ name: string, site: string, url: string, fault: { kind: string }, listening: boolean, served: number }>) {
     process.stdout.write(`${b.site.padEnd(6)} ${b.name.padEnd(10)} ${b.url.padEnd(26)} ${b.fault.kind.padEnd(6)} ${b.listening ? 'listening' : 'not listening'}, ${b.served} pages served\n`)
