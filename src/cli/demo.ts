@@ -55,7 +55,7 @@ export async function demoCommand (opts: DemoCliOptions): Promise<number> {
       return 1
     }
     const e = err as NodeJS.ErrnoException & { code?: string }
-    const hint = e.code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message) ? ' (is another gslb running? stop it, or give --dns, --http and --admin)' : ''
+    const hint = (e.code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) && !e.message.includes('is another') ? ' (is another gslb running? stop it, or give --dns, --http and --admin)' : ''
     process.stderr.write(`gslb demo: ${e.message}${hint}\n`)
     return 1
   }
