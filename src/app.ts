@@ -29,6 +29,9 @@ import { Metrics, newLifecycle } from './metrics/metrics.js'
 import { explain, type DnsExplain, type ExplainQuery, type HttpExplain } from './explain/explain.js'
 import type { Logger } from './log.js'
 import { createProbe } from './probes/index.js'
+import { RedisLink } from './cluster/redis-link.js'
+import { RedisHealth } from './cluster/redis-health.js'
+import { RedisAdminStore } from './cluster/redis-admin-store.js'
 import { DashboardFeed } from './dashboard/feed.js'
 import { isPublicPath, registerDashboard } from './dashboard/routes.js'
 import type { FastifyInstance } from 'fastify'
@@ -90,6 +93,9 @@ export class Gslb {
   readonly #file: string
   readonly #options: AppOptions
   readonly #log: Logger
+  /** The cluster's Redis and shared health views, with a `cluster:` section. */
+  readonly #link: RedisLink | undefined
+  readonly #clusterHealth: RedisHealth | undefined
   /** The dashboard's timeline and shares (GET /v1/events). */
   readonly feed: DashboardFeed
   #endStreams: () => void = () => {}
@@ -97,6 +103,11 @@ export class Gslb {
   readonly #started: GslbConfig
 
   private constructor (file: string, options: AppOptions, config: GslbConfig, log: Logger) {
+    if (config.cluster !== undefined && options.offline !== true) {
+      // Several nodes: admin state and health views shared on Redis (docs/cluster.md).
+      this.#link = new RedisLink(config.cluster, log.child({ mod: 'cluster' }))
+      this.#clusterHealth = new RedisHealth(this.#link, config.cluster, options.clock ?? systemClock, log.child({ mod: 'cluster' }))
+    }
     this.#file = file
     this.#started = config
     this.#options = options
@@ -107,7 +118,8 @@ export class Gslb {
     this.core = new GslbCore(config, {
       clock,
       log: log.child({ mod: 'core' }),
-      admin: options.offline === true ? new MemoryAdminStore() : options.adminStore?.(config, adminLog) ?? new FileAdminStore(stateFilePath(file, config), clock, adminLog),
+      admin: options.offline === true ? new MemoryAdminStore() : options.adminStore?.(config, adminLog) ?? adminStoreFor(file, config, this.#link, clock, adminLog),
+      ...(this.#clusterHealth === undefined ? {} : { sharedHealth: this.#clusterHealth }),
       probeFor: options.probeFor ?? createProbe,
       assumeUp: options.offline === true,
       ...(counting ? { events: { probe: (c, ok, ms) => this.metrics?.events.probe(c, ok, ms), transition: (c, to) => this.metrics?.events.transition(c, to) } } : {}),
@@ -187,7 +199,12 @@ export class Gslb {
     let bound: BoundAddress[]
     try {
       await this.#useGeo(this.config)
+      if (this.#link !== undefined) {
+        const reached = await this.#link.connect()
+        if (!reached) this.#log.warn({ redis: this.#link.where }, 'cluster: Redis unreachable at start; serving from this node\'s copy of the admin state and its own checks until it answers')
+      }
       await this.core.start()
+      this.#clusterHealth?.start()
       bound = await this.dns.start()
       if (this.http !== undefined) bound.push(await this.http.start())
       if (this.admin !== undefined) bound.push(await this.admin.start())
@@ -266,6 +283,7 @@ export class Gslb {
       snapshot: { version: s.version, published_at: new Date(s.publishedAt).toISOString() },
       geo_database: this.#geo?.current === undefined ? null : { file: this.#geo.path, type: this.#geo.current.type, built_at: this.#geo.current.builtAt.toISOString() },
       reloads: this.lifecycle.reloads,
+      ...(this.#clusterHealth === undefined ? {} : { cluster: this.#clusterHealth.status() }),
       ...(this.#options.cluster === undefined ? {} : { workers: await this.#options.cluster.statusAll() }),
     }
   }
@@ -327,5 +345,16 @@ export class Gslb {
     await Promise.all([this.dns.close(timeoutMs), this.http?.close(http), this.admin?.close(http)])
     // Last: an admin change in flight during the drain still gets its answer.
     this.core.admin.close()
+    await this.#clusterHealth?.leave()
+    this.#link?.close()
   }
+}
+
+/**
+ * Where admin state is kept: the state file, or with a `cluster:` section the cluster's Redis with
+ * the state file as this node's copy (used when Redis is unreachable at start).
+ */
+export function adminStoreFor (file: string, config: GslbConfig, link: RedisLink | undefined, clock: Clock, log: Logger): AdminStore {
+  const local = new FileAdminStore(stateFilePath(file, config), clock, log)
+  return link === undefined ? local : new RedisAdminStore(link, local, clock, log)
 }

@@ -44,7 +44,7 @@ const pool: PoolConfig = {
   hashBalanceFactor: 1.25, within: 'round-robin', geo: undefined, members, file: 'bench', line: 1, col: 1,
 }
 const config: GslbConfig = {
-  file: join(import.meta.dirname, 'bench.yaml'), version: 'bench', zonesDir: 'zones', metrics: { enabled: false }, admin: { tokenFile: undefined }, dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], clientHeader: 'x-forwarded-for', requestLog: false }, redirects: [], sites: [], zones: [], checks: [check], pools: [pool],
+  file: join(import.meta.dirname, 'bench.yaml'), version: 'bench', zonesDir: 'zones', metrics: { enabled: false }, admin: { tokenFile: undefined }, cluster: undefined, dns: DNS_DEFAULTS, adminListen: undefined, httpListen: undefined, http: { trustedProxies: [], clientHeader: 'x-forwarded-for', requestLog: false }, redirects: [], sites: [], zones: [], checks: [check], pools: [pool],
   health: { ...HEALTH_DEFAULTS, stateFile: '/tmp/gslb-bench-health-state.json', startupWaitMs: 10_000 }, geo: { database: undefined, databasePath: undefined, ecs: true }, shutdown: SHUTDOWN_DEFAULTS, logLevel: 'info',
 }
 

@@ -26,6 +26,16 @@ export function memberJson (m: MemberView, core: GslbCore): Record<string, unkno
     expires_at: iso(e?.expiresAt),
     set_at: iso(e?.setAt),
     set_by: e?.setBy ?? null,
+    ...(m.cluster === undefined
+      ? {}
+      : {
+          // In a cluster `health` is the quorum's: this node's own view and each other fresh node's.
+          cluster: {
+            local: m.cluster.local,
+            local_reason: m.cluster.localReason,
+            nodes: m.cluster.nodes.map(n => ({ node: n.node, health: n.status, reason: n.reason, heard_ms_ago: core.clock.now() - n.heardAt })),
+          },
+        }),
     weight: m.weight,
     weight_source: e?.weight !== undefined ? 'operator' : m.weight !== m.config.weight ? 'backend' : 'config',
     configured_weight: m.config.weight,

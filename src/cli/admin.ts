@@ -105,13 +105,15 @@ async function reload (api: AdminClient): Promise<number> {
   return 1
 }
 
-interface MemberJson { name: string, address?: string, host?: string, url?: string, site: string | null, eligible: boolean, why: string, health: string, admin: string, force: string | null, weight: number, weight_source: string, note: string | null, expires_at: string | null, set_by: string | null }
+interface MemberJson { name: string, address?: string, host?: string, url?: string, site: string | null, eligible: boolean, why: string, health: string, admin: string, force: string | null, weight: number, weight_source: string, note: string | null, expires_at: string | null, set_by: string | null, cluster?: { local: string, local_reason: string, nodes: Array<{ node: string, health: string, reason: string }> } }
 interface DecisionJson { kind: string, mode: string, members: string[], reasons: string[], served_by: string, site: string | null }
 interface PoolJson { name: string, policy: string, within?: string, members: MemberJson[], ipv4: DecisionJson, ipv6: DecisionJson, host: DecisionJson, url: DecisionJson }
 
 async function status (api: AdminClient, json: boolean): Promise<number> {
   const pools = await api.get('/v1/pools') as unknown as { ready: boolean, version: number, config_version: string, pools: PoolJson[] }
   if (json) { process.stdout.write(`${JSON.stringify(pools, null, 2)}\n`); return 0 }
+  const cluster = (await api.get('/v1/status')).cluster as { node: string, redis: { up: boolean, down_since: string | null }, quorum: { rule: string }, nodes: Array<{ node: string, fresh: boolean }> } | undefined
+  const clusterNode = cluster?.node
   const out: string[] = [`config ${pools.config_version}, snapshot ${pools.version}, ${pools.ready ? 'ready' : 'NOT READY (first round of checks)'}`]
   for (const p of pools.pools) {
     out.push('', `pool ${p.name} (${p.policy}${p.within === undefined ? '' : `, within ${p.within}`})`)
@@ -135,7 +137,16 @@ async function status (api: AdminClient, json: boolean): Promise<number> {
       let line = `  ${m.name.padEnd(12)} ${(m.site ?? '-').padEnd(6)} ${target.padEnd(24)} ${m.health.padEnd(7)} ${admin.padEnd(6)} ${weight.padEnd(8)} ${serving}`
       if (m.note !== null || m.expires_at !== null) line += `  [${[m.note === null ? undefined : `"${m.note}"`, m.expires_at === null ? undefined : `until ${m.expires_at}`, m.set_by === null ? undefined : `by ${m.set_by}`].filter(x => x !== undefined).join(', ')}]`
       out.push(line)
+      // In a cluster: each node's view, this one first; `health` above is the quorum's.
+      if (m.cluster !== undefined && m.cluster.nodes.length > 0) {
+        const views = [`${clusterNode ?? 'this node'} ${m.cluster.local}`, ...m.cluster.nodes.map(n => `${n.node} ${n.health}${n.health === 'down' ? ` (${n.reason})` : ''}`)]
+        out.push(`  ${''.padEnd(12)} nodes: ${views.join(', ')}`)
+      }
     }
+  }
+  if (cluster !== undefined) {
+    const nodes = cluster.nodes.map(n => `${n.node}${n.fresh ? '' : ' (stale)'}`).join(', ')
+    out.splice(1, 0, `cluster: node ${cluster.node}, Redis ${cluster.redis.up ? 'reachable' : `UNREACHABLE since ${cluster.redis.down_since ?? '?'}: serving the last shared state and this node's checks`}; quorum ${cluster.quorum.rule}; nodes ${nodes}`)
   }
   out.push('', 'weight: * set at run time, ~ reported by the backend')
   process.stdout.write(`${out.join('\n')}\n`)

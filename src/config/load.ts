@@ -13,6 +13,7 @@ import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
 import { readGeoOptions } from './geo.js'
+import { readCluster } from './cluster.js'
 import { openGeoDatabase } from '../geo/database.js'
 import { readHealth, readPools } from './pools.js'
 import { readSites } from './sites.js'
@@ -49,7 +50,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   hash.update(text ?? '')
   if (text === undefined) throw new ConfigError(issues)
   const src = new Source(shown, text, issues)
-  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown', 'metrics', 'admin'])
+  const top = src.map(src.root, '', ['listen', 'zones', 'dns', 'log', 'checks', 'sites', 'pools', 'health', 'http', 'redirects', 'geo', 'shutdown', 'metrics', 'admin', 'cluster'])
   if (top === undefined) throw new ConfigError(issues)
 
   let listen: ListenAddress[] | undefined = [...DNS_DEFAULTS.listen]
@@ -96,6 +97,7 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   const admin = adminMap === undefined ? (top.has('admin') ? undefined : { tokenFile: undefined }) : allRead<AdminOptions>({ tokenFile: adminMap.opt('token_file', (n, p) => src.string(n, p), undefined) })
   const metricsMap = top.has('metrics') ? src.map(top.get('metrics'), 'metrics', ['enabled']) : undefined
   const metrics = metricsMap === undefined ? (top.has('metrics') ? undefined : { enabled: true }) : allRead<MetricsOptions>({ enabled: metricsMap.opt('enabled', (n, p) => src.boolean(n, p), true) })
+  const cluster = top.has('cluster') ? readCluster(src, top.get('cluster'), file) : undefined
   let logLevel: GslbConfig['logLevel'] | undefined = 'info'
   if (top.has('log')) {
     const l = src.map(top.get('log'), 'log', ['level'])
@@ -141,9 +143,9 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   }
 
   if (geo?.databasePath !== undefined) await checkGeoDatabase(src, top.get('geo'), geo.databasePath, pools)
-  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined || admin === undefined) throw new ConfigError(issues)
+  if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined || admin === undefined || (top.has('cluster') && cluster === undefined)) throw new ConfigError(issues)
   const version = hash.digest('hex').slice(0, 12)
-  return deepFreeze({ file: shown, version, zonesDir: zonesDir ?? 'zones', dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, admin, logLevel })
+  return deepFreeze({ file: shown, version, zonesDir: zonesDir ?? 'zones', dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, admin, cluster, logLevel })
 }
 
 /**

@@ -132,6 +132,28 @@ export interface AdminOptions {
 }
 
 /** Prometheus metrics on the admin listener (docs/metrics.md). */
+/** Several gslb nodes sharing admin state and health views on Redis (docs/cluster.md). */
+export interface ClusterOptions {
+  /** This node's name, unique in the cluster. @default the host name */
+  readonly node: string
+  /** redis:// or rediss:// (TLS), with the password in it or from password_file / GSLB_REDIS_PASSWORD. */
+  readonly redisUrl: string
+  /** Absolute path of a file holding the Redis password. */
+  readonly passwordFile: string | undefined
+  /** Absolute path of a CA bundle for rediss://. */
+  readonly tlsCa: string | undefined
+  /** Prefix of every key and channel (several clusters on one Redis). @default "gslb:" */
+  readonly prefix: string
+  /** How health views combine. @default majority */
+  readonly quorum: 'majority' | 'any' | 'all'
+  /** Fresh views needed for the quorum; with fewer, a node goes by its own checks. @default 1 */
+  readonly minNodes: number
+  /** How often a node says it is alive and reads the others. @default 1s */
+  readonly heartbeatMs: number
+  /** A node not heard from this long stops counting. @default 5s */
+  readonly staleAfterMs: number
+}
+
 export interface MetricsOptions {
   /** Count per query and serve GET /metrics. @default true */
   readonly enabled: boolean
@@ -159,6 +181,8 @@ export interface GslbConfig {
   readonly shutdown: ShutdownOptions
   readonly metrics: MetricsOptions
   readonly admin: AdminOptions
+  /** undefined: a single node (no cluster section). */
+  readonly cluster: ClusterOptions | undefined
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 }
 

@@ -69,6 +69,19 @@ export class FileAdminStore implements AdminStore {
     return run
   }
 
+  /**
+   * Keep `table` whole (a copy of a state kept elsewhere: the cluster's, in Redis). Queued like
+   * changes; rejects with GSLB_E_STATE_WRITE and keeps the previous table when the write fails.
+   */
+  replace (table: AdminTable): Promise<void> {
+    const run = this.#tail.then(async () => {
+      await this.#write(table)
+      this.#table = table
+    })
+    this.#tail = run.catch(() => {})
+    return run
+  }
+
   close (): void { this.#listeners.length = 0 }
 
   /** Write `table` to a temporary file, flush it to disk, and rename it over the state file. */

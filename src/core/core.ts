@@ -14,7 +14,8 @@ import { ErrorCode, GslbError } from '../errors.js'
 import type { AdminChange, AdminEntry, AdminStore } from './admin-state.js'
 import { MemoryAdminStore } from './admin-memory-store.js'
 import type { Clock } from './clock.js'
-import type { HealthStatus } from './health-state.js'
+import type { HealthState, HealthStatus } from './health-state.js'
+import { quorumHealth, type NodeView, type QuorumResult, type SharedHealth } from './quorum.js'
 import { HealthMonitor, type TargetSpec } from './health-monitor.js'
 import { decideFamily, familyOf, memberView, type FamilyDecision, type FamilyKey, type MemberView, type PoolView } from './pool-view.js'
 import type { Probe } from './probe.js'
@@ -48,6 +49,8 @@ export interface CoreOptions {
   readonly assumeUp?: boolean
   /** Told of what metrics count: probes and health transitions. */
   readonly events?: CoreEvents
+  /** Other gslb nodes' views of health (a cluster, docs/cluster.md); none: this node's checks alone. */
+  readonly sharedHealth?: SharedHealth
 }
 
 export interface CoreEvents {
@@ -84,6 +87,12 @@ export class GslbCore {
     })
     this.admin = opts.admin ?? new MemoryAdminStore()
     this.admin.onChange(() => this.#publishNow())
+    const shared = opts.sharedHealth
+    if (shared !== undefined) {
+      shared.attach(() => [...this.monitor.targets()].map(t => [t.spec.key, t.health] as const))
+      // Other nodes' views change health as this node's checks do: coalesced into one publish.
+      shared.onChange(() => this.#schedulePublish())
+    }
     this.#snapshot = this.#build()
   }
 
@@ -114,7 +123,10 @@ export class GslbCore {
   /** Switch to a new configuration: targets that remain keep their state; publish at once. */
   applyConfig (config: GslbConfig): void {
     this.#config = config
-    if (this.#opts.assumeUp !== true) this.monitor.setTargets(targetsOf(config))
+    if (this.#opts.assumeUp !== true) {
+      this.monitor.setTargets(targetsOf(config))
+      this.#opts.sharedHealth?.targetsChanged()
+    }
     this.#reportUnknownAdminKeys()
     this.#publishNow()
   }
@@ -188,7 +200,13 @@ export class GslbCore {
       if (changed) this.#opts.log.info(fields, 'health changed')
       if (statusChanged) this.#opts.events?.transition(t.spec.check.name, t.health.status)
       else this.#opts.log.debug(fields, 'health reason changed')
+      this.#opts.sharedHealth?.share(key, t.health)
     }
+    this.#schedulePublish()
+  }
+
+  /** One publish for a burst of health changes, health.coalesce after the first. */
+  #schedulePublish (): void {
     if (this.#pending !== undefined) return
     this.#pending = this.#opts.clock.setTimeout(() => { this.#pending = undefined; this.#publishNow() }, this.#config.health.coalesceMs)
   }
@@ -226,15 +244,29 @@ export class GslbCore {
     const now = this.#opts.clock.now()
     const checks = new Map(config.checks.map(c => [c.name, c]))
     const views = new Map<string, MemberView[]>()
+    const shared = this.#opts.assumeUp === true ? undefined : this.#opts.sharedHealth
+    /** A target's quorum health, once per target per snapshot (members of several pools share it). */
+    const quorums = new Map<string, QuorumResult & { nodes: readonly NodeView[] }>()
+    const quorumOf = (key: string, own: HealthState, sh: SharedHealth): QuorumResult & { nodes: readonly NodeView[] } => {
+      let q = quorums.get(key)
+      if (q === undefined) {
+        const nodes = sh.views(key)
+        q = { ...quorumHealth(own, sh.node, nodes, sh.quorum), nodes }
+        quorums.set(key, q)
+      }
+      return q
+    }
     for (const pool of config.pools) {
       const check = pool.check === undefined ? undefined : checks.get(pool.check)
       views.set(pool.name, pool.members.map(m => {
         const spec = check === undefined ? undefined : targetOf(check, m)
         const t = spec === undefined ? undefined : this.monitor.get(spec.key)
         const agent = t?.reported.agentState
+        const q = shared === undefined || t === undefined ? undefined : quorumOf(t.spec.key, t.health, shared)
         return memberView(pool, m, {
-          health: check === undefined || this.#opts.assumeUp === true ? 'up' : t?.health.status ?? 'unknown',
-          healthReason: check === undefined ? 'no check configured' : this.#opts.assumeUp === true ? 'offline: taken as up' : t?.health.reason ?? 'no check result yet',
+          health: check === undefined || this.#opts.assumeUp === true ? 'up' : q?.status ?? t?.health.status ?? 'unknown',
+          healthReason: check === undefined ? 'no check configured' : this.#opts.assumeUp === true ? 'offline: taken as up' : q?.reason ?? t?.health.reason ?? 'no check result yet',
+          cluster: q === undefined || t === undefined ? undefined : { local: t.health.status, localReason: t.health.reason, nodes: q.nodes },
           checkKey: spec?.key,
           reportedWeight: t?.reported.weight,
           agentState: agent,

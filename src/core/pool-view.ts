@@ -9,6 +9,7 @@ import type { Family, HealthOptions, MemberConfig, PoolConfig } from '../config/
 import type { AdminEntry, AdminState } from './admin-state.js'
 import type { GeoPlan } from './geo.js'
 import type { HealthStatus } from './health-state.js'
+import type { NodeView } from './quorum.js'
 import { fnv1a } from './select.js'
 
 export interface MemberView {
@@ -36,6 +37,8 @@ export interface MemberView {
   readonly eligible: boolean
   /** Why the member is or is not eligible. */
   readonly why: string
+  /** In a cluster: this node's own checked health, and the other nodes' fresh views (`health` is the quorum's). */
+  readonly cluster?: { readonly local: HealthStatus, readonly localReason: string, readonly nodes: readonly NodeView[] } | undefined
 }
 
 /** IPv4 and IPv6 addresses and host names answer DNS; `url` members answer HTTP redirects. */
@@ -101,6 +104,7 @@ export interface MemberInputs {
   readonly admin: AdminEntry | undefined
   readonly rdata: Buffer
   readonly slot: number
+  readonly cluster?: MemberView['cluster']
 }
 
 export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInputs, health: HealthOptions): MemberView {
@@ -121,6 +125,8 @@ export function memberView (pool: PoolConfig, m: MemberConfig, input: MemberInpu
     pool: pool.name, name: m.name, key: `${pool.name}/${m.name}`, keyHash: fnv1a(`${pool.name}/${m.name}`), slot: input.slot, config: m, rdata: input.rdata,
     health: input.health, healthReason: input.healthReason, checkKey: input.checkKey,
     admin, adminSource, adminEntry: input.admin, force, weight, eligible, why,
+    // Always present, undefined outside a cluster: one object shape for the query path.
+    cluster: input.cluster,
   }
 }
 

@@ -5,10 +5,10 @@
  * stop waits for every worker to finish its own bounded shutdown before it exits.
  */
 import cluster, { type Worker } from 'node:cluster'
-import { stateFilePath } from '../app.js'
+import { adminStoreFor, stateFilePath } from '../app.js'
 import { loadConfig, type LoadOptions } from '../config/load.js'
 import type { GslbConfig } from '../config/model.js'
-import { FileAdminStore } from '../core/admin-file-store.js'
+import { RedisLink } from '../cluster/redis-link.js'
 import { systemClock } from '../core/clock.js'
 import type { Logger } from '../log.js'
 import { isGslbMessage, type Channel, type ToPrimary, type ToWorker } from './messages.js'
@@ -34,7 +34,11 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   const config = await loadConfig(opts.file, opts.load)
   opts.onConfig?.(config)
   const stateFile = stateFilePath(opts.file, config)
-  const store = new FileAdminStore(stateFile, systemClock, log.child({ mod: 'admin-state' }))
+  // With a cluster, the primary keeps the shared admin state (Redis) for its workers; each worker
+  // shares its own health views.
+  const link = config.cluster === undefined ? undefined : new RedisLink(config.cluster, log.child({ mod: 'cluster' }))
+  if (link !== undefined && !await link.connect()) log.warn({ redis: link.where }, 'cluster: Redis unreachable at start; serving from this node\'s copy of the admin state until it answers')
+  const store = adminStoreFor(opts.file, config, link, systemClock, log.child({ mod: 'admin-state' }))
   await store.load()
   const admin = new PrimaryAdmin(store, log.child({ mod: 'admin-state' }))
   const metrics = new PrimaryMetrics()
@@ -82,7 +86,7 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (liveWorkers().length === 0) process.exit(process.exitCode ?? 0)
+      if (liveWorkers().length === 0) { link?.close(); process.exit(process.exitCode ?? 0) }
       return
     }
     if (!ready.has(worker.id)) {
