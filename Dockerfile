@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/src dist/src
+# The dashboard's page is read at run time from the source tree's public files.
+COPY src/dashboard/public src/dashboard/public
 COPY geo geo
 # `gslb admin status`, `gslb explain` inside the container; the state file's directory for "node".
 RUN chmod +x dist/src/cli/main.js \

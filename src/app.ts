@@ -99,6 +99,7 @@ export class Gslb {
   /** The dashboard's timeline and shares (GET /v1/events). */
   readonly feed: DashboardFeed
   #endStreams: () => void = () => {}
+  #closing: Promise<void> | undefined
   /** The configuration the listeners and other start-only settings came from. */
   readonly #started: GslbConfig
 
@@ -138,6 +139,7 @@ export class Gslb {
         dns: { stats: this.dns.stats, counters: this.dns.counters, tcpOpen: () => this.dns.tcpOpen },
         http: this.http === undefined ? undefined : httpStats,
         lifecycle: this.lifecycle,
+        ...(this.#clusterHealth === undefined ? {} : { cluster: (h => () => h.counts())(this.#clusterHealth) }),
       })
       : undefined
     const metrics = this.metrics
@@ -326,7 +328,13 @@ export class Gslb {
    * Stop: health checks end, listeners stop accepting, connections finish what they started
    * (docs/operations.md, "Stopping"); resolves at the latest just after shutdown.timeout.
    */
-  async close (): Promise<void> {
+  close (): Promise<void> {
+    // A second stop (SIGINT after SIGTERM, a failed start while stopping) waits for the first.
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
     this.lifecycle.draining = true
     this.#watch?.close()
     const { readyDelayMs } = this.shutdown

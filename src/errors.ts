@@ -31,6 +31,7 @@ export const ErrorCode = {
   RELOAD_REFUSED: 'GSLB_E_RELOAD_REFUSED',
   UNAUTHORIZED: 'GSLB_E_UNAUTHORIZED',
   ADMIN_TOKEN: 'GSLB_E_ADMIN_TOKEN',
+  FORBIDDEN: 'GSLB_E_FORBIDDEN',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

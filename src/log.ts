@@ -17,6 +17,10 @@ export function createLogger (level: LevelWithSilent = 'info', format: LogFormat
 export const silentLogger: Logger = pino({ level: 'silent' })
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' }
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\s"=\u0000-\u001f\u007f-\u009f]/
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 const SKIP = new Set(['level', 'time', 'msg', 'mod', 'pid', 'hostname', 'err'])
 
 /** Turns each JSON record pino writes into `HH:MM:SS.mmm LEVEL mod: message key=value ...`. */
@@ -36,8 +40,10 @@ export function prettyLine (rec: Record<string, unknown>): string {
   const mod = typeof rec.mod === 'string' ? `${rec.mod}: ` : ''
   const fields = Object.entries(rec)
     .filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`)
-  let text = `${time} ${level} ${mod}${String(rec.msg ?? '')}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}`
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !UNSAFE.test(v) ? v : JSON.stringify(v)}`)
+  // Control characters (a note, a probe's detail) are shown escaped: they never reach the terminal.
+  const msg = String(rec.msg ?? '')
+  let text = `${time} ${level} ${mod}${UNSAFE_CONTROL.test(msg) ? JSON.stringify(msg) : msg}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}`
   const err = rec.err as { message?: string, stack?: string } | undefined
   if (err !== undefined) text += `\n    ${(err.stack ?? err.message ?? JSON.stringify(err)).split('\n').join('\n    ')}`
   return text

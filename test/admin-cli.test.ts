@@ -76,6 +76,26 @@ describe('gslb admin, against gslb serve', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  test('web pages cannot drive it through a browser: another site\'s Origin, or a Host that is not this machine (DNS rebinding), get 403', async () => {
+    const ask = (method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number, code?: string }> => new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: ports.admin, method, path, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } }, res => {
+        let text = ''
+        res.on('data', (d: Buffer) => { text += d.toString() })
+        res.on('end', () => { let code: string | undefined; try { code = (JSON.parse(text) as { code?: string }).code } catch {} resolve({ status: res.statusCode ?? 0, ...(code === undefined ? {} : { code }) }) })
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    const here = `127.0.0.1:${ports.admin}`
+    assert.deepEqual(await ask('PUT', '/v1/members/web/a/admin', { host: `attacker.example:${ports.admin}` }, '{"state":"drain"}'), { status: 403, code: 'GSLB_E_FORBIDDEN' })
+    assert.deepEqual(await ask('POST', '/v1/reload', { host: here, origin: 'http://evil.example' }, 'x'), { status: 403, code: 'GSLB_E_FORBIDDEN' })
+    assert.deepEqual(await ask('GET', '/v1/pools', { host: 'rebound.example' }), { status: 403, code: 'GSLB_E_FORBIDDEN' })
+    assert.equal((await ask('GET', '/v1/pools', { host: `localhost:${ports.admin}` })).status, 200)
+    assert.equal((await ask('GET', '/v1/pools', { host: here, origin: `http://${here}` })).status, 200, 'the dashboard\'s own requests')
+    const st = await run(['admin', 'status'], dir)
+    assert.match(st.stdout, /^ {2}a +fra .* ready /m, 'nothing was drained')
+  })
+
   test('drain with --for and --note: out of DNS and redirects at once, shown in status, back by itself', async () => {
     const r = await run(['admin', 'drain', 'web/a', '--for', '1.5s', '--note', 'kernel update'], dir)
     assert.equal(r.code, 0, r.stderr)
@@ -136,6 +156,11 @@ describe('gslb admin, against gslb serve', () => {
   test('errors are one line: unknown member, bad duration, nothing listening', async () => {
     const unknown = await run(['admin', 'drain', 'web/zz'], dir)
     assert.deepEqual([unknown.code, unknown.stderr], [1, 'gslb admin: no member "web/zz" (use pool/member) [GSLB_E_NO_MEMBER]\n'])
+    const typo = await run(['admin', 'drain', 'web/a/typo'], dir)
+    assert.equal(typo.code, 2, 'a key with two slashes is a usage error, not web/a')
+    assert.match(typo.stderr, /^gslb admin: gslb admin drain POOL\/MEMBER: got "web\/a\/typo"$/m)
+    const api = await fetch(`http://127.0.0.1:${ports.admin}/v1/members/web%2Fa/x/admin`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"state":"drain"}' })
+    assert.equal(api.status, 404, 'web/a/x is no member, and nothing is kept for it')
     const dur = await run(['admin', 'drain', 'web/a', '--for', 'soon'], dir)
     assert.equal(dur.code, 1)
     assert.match(dur.stderr, /^gslb admin: expires must be a duration \(500ms, 2s, 1\.5m, 1h or 1d\) or an ISO time, in the next 366 days: got "soon" \[GSLB_E_BAD_REQUEST\]\n$/)

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { decodeMessage } from '../src/dns/decode.js'
@@ -105,6 +105,14 @@ describe('three gslb nodes on one Redis', { skip: redisMissing }, () => {
     const st = await run(['admin', 'status', '--admin', `127.0.0.1:${C().admin}`], C().dir)
     assert.match(st.stdout, /nodes: c down, a up, b up|nodes: c down, b up, a up/)
     assert.match(st.stdout, /^cluster: node c, Redis reachable; quorum majority; nodes c, /m)
+    const metrics = await (await fetch(`http://127.0.0.1:${C().admin}/metrics`)).text()
+    assert.match(metrics, /^gslb_cluster_redis_up 1$/m)
+    assert.match(metrics, /^gslb_cluster_nodes\{state="fresh"\} 2$/m)
+    assert.match(metrics, /^gslb_member_node_up\{pool="web",member="m1",site="",node="c"\} 0$/m)
+    assert.match(metrics, /^gslb_member_node_up\{pool="web",member="m1",site="",node="a"\} 1$/m)
+    assert.match(metrics, /^gslb_member_up\{pool="web",member="m1",site=""\} 1$/m, 'the quorum\'s health')
+    const documented = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'metrics.md'), 'utf8')
+    for (const name of ['gslb_cluster_redis_up', 'gslb_cluster_nodes', 'gslb_member_node_up']) assert.match(documented, new RegExp(`^\\| \`${name}\``, 'm'))
   })
 
   test('a drain on node a changes the answers of b and c within a second', async () => {

@@ -182,3 +182,40 @@ function exec (file: string, args: string[]): Promise<{ code: number, out: strin
     })
   })
 }
+
+describe('the image runs what it copies', () => {
+  test('gslb serve with an admin listener starts from only the files the Dockerfile puts in the image', async () => {
+    const { cp, mkdtemp, mkdir, symlink, writeFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { dirname } = await import('node:path')
+    const { serve, stop, freePort } = await import('./helpers/process.js')
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
+    const app = await mkdtemp(join(tmpdir(), 'gslb-image-'))
+    try {
+      // COPY --from=build /app/X Y is this checkout's X (built by npm test); node_modules is linked, not copied.
+      for (const m of final.matchAll(/^COPY (?:--from=build \/app\/)?(\S+) (\S+)$/gm)) {
+        const from = m[1] ?? ''
+        const dest = join(app, m[2] === './' ? (from.split('/').pop() ?? '') : m[2] ?? '')
+        await mkdir(dirname(dest), { recursive: true })
+        if (from === 'node_modules') await symlink(join(ROOT, from), dest)
+        else await cp(join(ROOT, from), dest, { recursive: true })
+      }
+      const ports = { dns: await freePort(), admin: await freePort() }
+      const conf = join(app, 'etc', 'gslb.yaml')
+      await mkdir(join(app, 'etc', 'zones'), { recursive: true })
+      await writeFile(conf, `listen: { dns: ["127.0.0.1:${ports.dns}"], admin: "127.0.0.1:${ports.admin}" }\nzones: zones/\nhealth: { state_file: ${join(app, 'state.json')} }\n`)
+      await writeFile(join(app, 'etc', 'zones', 'z.yaml'), 'zone: example.test\nsoa: { primary: ns1.example.test, contact: h.example.test, serial: 1 }\nrecords: { "@": { NS: [ns1.example.test] } }\n')
+      const served = await serve(join(app, 'etc'), ['-c', conf], join(app, 'dist', 'src', 'cli', 'main.js'))
+      try {
+        const page = await fetch(`http://127.0.0.1:${ports.admin}/`)
+        assert.equal(page.status, 200)
+        assert.match(await page.text(), /<title>gslb dashboard<\/title>/)
+      } finally {
+        await stop(served.proc)
+      }
+    } finally {
+      await rm(app, { recursive: true, force: true })
+    }
+  })
+})

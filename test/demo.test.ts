@@ -15,6 +15,8 @@ import { loadConfig } from '../src/config/load.js'
 import { DemoBackend } from '../src/demo/backend.js'
 import { backendSpecs } from '../src/demo/farm.js'
 import { askDns, SiteIndex } from '../src/demo/observe.js'
+import { runScenario } from '../src/demo/run-scenario.js'
+import { parseScenario } from '../src/demo/scenario.js'
 import { parseCidr, type Cidr } from '../src/net/cidr.js'
 import { freePort, MAIN, run, stop } from './helpers/process.js'
 import { writeConfig } from './helpers/stack.js'
@@ -140,6 +142,24 @@ steps:
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('scenario expectations', () => {
+  test('"none" means an answer without addresses, never no answer at all: a dead server fails it', async () => {
+    const scenario = parseScenario('dead.yaml', 'ask: { dns: www.example.test, redirect: http://dl.example.test/x }\nclients: { frankfurt: 127.0.1.0/24 }\nsteps:\n  - expect: { frankfurt: none }\n')
+    const config = await loadConfig(join(ROOT, 'gslb.yaml'))
+    const closed = await freePort()
+    const result = await runScenario(scenario, {
+      dns: { host: '127.0.0.1', port: closed },
+      http: { host: '127.0.0.1', port: closed },
+      sites: new SiteIndex(config),
+      knownSites: config.sites.map(s => s.name),
+      faultTargets: [],
+      inject: async () => {},
+    }, () => {})
+    assert.equal(result.ok, false)
+    assert.match(result.failure ?? '', /frankfurt got no DNS answer within 1000 ms; frankfurt got redirect request failed: connect ECONNREFUSED/)
   })
 })
 

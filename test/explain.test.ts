@@ -103,6 +103,10 @@ describe('explain agrees with the servers', () => {
       assert.equal(status, 400, JSON.stringify(params))
       assert.equal(body.code, 'GSLB_E_BAD_REQUEST')
     }
+    for (const query of ['name=a&name=b&client=127.0.0.1', 'url=http://dl.example.test/x&url=y&client=127.0.0.1']) {
+      const res = await fetch(`http://127.0.0.1:${stack.adminPort as number}/v1/explain?${query}`)
+      assert.equal(res.status, 400, `a repeated parameter: ${query}`)
+    }
   })
 })
 

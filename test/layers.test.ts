@@ -1,7 +1,8 @@
 /**
  * The layer rules of docs/architecture.md, read from the imports of every source file, so they
  * stay true without anyone remembering them: the core imports no front-end or engine library and
- * no front end; the DNS and HTTP front ends never import each other.
+ * no front end; the DNS and HTTP front ends never import each other; the cluster stores, the
+ * dashboard, metrics and the demo stay on their side.
  */
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
@@ -26,7 +27,11 @@ function imports (text: string): string[] {
 }
 
 const RULES: Array<{ dir: string, forbidden: RegExp, why: string }> = [
-  { dir: 'core', forbidden: /^(dns2|fastify|maxmind|mmdb-lib|ioredis|redis|prom-client|undici)(\/|$)|^\.\.\/(dns|http|admin|cli|workers|probes|geo|explain)\//, why: 'the core imports no front-end or engine library and no front end' },
+  { dir: 'core', forbidden: /^(dns2|fastify|maxmind|mmdb-lib|ioredis|redis|prom-client|undici|playwright-core)(\/|$)|^\.\.\/(dns|http|admin|cli|workers|probes|geo|explain|metrics|dashboard|demo|cluster)\//, why: 'the core imports no front-end or engine library and no front end' },
+  { dir: 'cluster', forbidden: /^(fastify|dns2|prom-client)(\/|$)|^\.\.\/(dns|http|admin|cli|dashboard|demo|metrics)\//, why: 'the cluster stores know Redis and the core, no front end' },
+  { dir: 'dashboard', forbidden: /^\.\.\/(dns|http|demo|cli|cluster)\//, why: 'the dashboard reads the core and the feed it is given, not the front ends or the demo' },
+  { dir: 'metrics', forbidden: /^\.\.\/(admin|cli|dashboard|demo)\//, why: 'metrics read counters; they serve no page' },
+  { dir: 'demo', forbidden: /^\.\.\/cli\//, why: 'the demo is a library the CLI drives' },
   { dir: 'dns', forbidden: /^\.\.\/(http|admin)\//, why: 'the DNS front end does not import the HTTP one' },
   { dir: 'http', forbidden: /^\.\.\/(dns|admin)\//, why: 'the HTTP front end does not import the DNS one' },
 ]

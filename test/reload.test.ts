@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
-import { once } from 'node:events'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { decodeMessage } from '../src/dns/decode.js'
-import { buildQuery } from './helpers/dns.js'
+import { buildQuery, udpExchange } from './helpers/dns.js'
 import { freePort, run, serve, stop } from './helpers/process.js'
 import { writeConfig, zone } from './helpers/stack.js'
 
@@ -98,25 +97,27 @@ test('zone edits reload within a second under load; a broken edit is refused and
 })
 
 test('--no-watch: edits wait for a SIGHUP', async () => {
-  const port = await freePort()
+  const [port, control] = [await freePort(), await freePort()]
   const dir = await writeConfig({ 'zones/example.test.yaml': ZONE('192.0.2.1') })
+  // A second server on the same files, watching them: its reload shows when the watch has fired.
+  const watching = await serve(dir, ['--dns', `127.0.0.1:${control}`])
   const served = await serve(dir, ['--dns', `127.0.0.1:${port}`, '--no-watch'])
   try {
-    await writeFile(join(dir, 'zones/example.test.yaml'), ZONE('192.0.2.2'))
-    const sock = createSocket('udp4')
-    const ask = async (): Promise<string> => {
-      sock.send(buildQuery({ name: 'mail.example.test' }), port, '127.0.0.1')
-      const [msg] = await once(sock, 'message') as [Buffer]
-      return decodeMessage(msg).answer[0]?.data ?? ''
+    const ask = async (p: number): Promise<string> => {
+      const r = await udpExchange(p, buildQuery({ name: 'mail.example.test' }))
+      return r === undefined ? '(no answer)' : decodeMessage(r).answer[0]?.data ?? ''
     }
-    await new Promise(resolve => setTimeout(resolve, 600)) // longer than the watch would take
-    assert.equal(await ask(), '192.0.2.1')
+    await writeFile(join(dir, 'zones/example.test.yaml'), ZONE('192.0.2.2'))
+    await watching.logged('"configuration reloaded"')
+    assert.equal(await ask(control), '192.0.2.2', 'the watching server took the edit')
+    assert.equal(await ask(port), '192.0.2.1', 'the --no-watch server did not')
+    assert.doesNotMatch(served.log.join(''), /configuration reloaded/)
     served.proc.kill('SIGHUP')
     await served.logged('"configuration reloaded"')
-    assert.equal(await ask(), '192.0.2.2')
-    sock.close()
+    assert.equal(await ask(port), '192.0.2.2')
   } finally {
     await stop(served.proc)
+    await stop(watching.proc)
     await rm(dir, { recursive: true, force: true })
   }
 })
@@ -163,10 +164,8 @@ test('a reload that changes a start-only setting applies the rest, keeps the run
     assert.match(r.stdout, /^changed, but applied only after a restart: listen\.dns, dns$/m)
     await served.logged('these settings changed and apply after a restart')
     // The zone change applied, on the listener that was already open.
-    const sock = createSocket('udp4')
-    sock.send(buildQuery({ name: 'mail.example.test' }), ports.dns, '127.0.0.1')
-    const [msg] = await once(sock, 'message') as [Buffer]
-    sock.close()
+    const msg = await udpExchange(ports.dns, buildQuery({ name: 'mail.example.test' }))
+    assert.ok(msg !== undefined, 'an answer on the listener that was already open')
     assert.equal(decodeMessage(msg).answer[0]?.data, '192.0.2.9')
   } finally {
     await stop(served.proc)

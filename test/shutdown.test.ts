@@ -233,6 +233,24 @@ for (const workers of ['1', '2']) {
       }
     })
 
+    test('a second stop signal, of another kind, ends the process at once without a crash', async () => {
+      const { dir } = await setUp('{ timeout: 5s, ready_delay: 5s }')
+      const served = await serve(dir, ['--workers', workers])
+      try {
+        served.proc.kill('SIGTERM')
+        await served.logged('stopping')
+        served.proc.kill('SIGINT')
+        const { code } = await exitsWithin(served.proc, 4000)
+        assert.equal(code, 1)
+        const out = served.log.join('')
+        assert.match(out, /second stop signal/)
+        assert.doesNotMatch(out, /ERR_SOCKET_DGRAM_NOT_RUNNING|\n\s+at /)
+      } finally {
+        served.proc.kill('SIGKILL')
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+
     test('busy keep-alive clients get every answer, the last with Connection: close, and no reset', async () => {
       const { dir, ports } = await setUp('{ timeout: 5s, keepalive_grace: 1s }')
       const served = await serve(dir, ['--workers', workers])

@@ -25,6 +25,7 @@ import { ErrorCode, GslbError } from '../errors.js'
 import type { ExplainQuery } from '../explain/explain.js'
 import type { Lifecycle } from '../metrics/metrics.js'
 import { tokenChecker } from './auth.js'
+import { refuseBrowserAbuse } from './guard.js'
 import { poolJson } from './json.js'
 
 /** Answers `gslb explain` queries (src/explain/explain.ts, bound to the running front ends). */
@@ -45,6 +46,8 @@ export interface AdminHooks {
   readonly token?: string
   /** Paths served without the token: static files that hold no data (the dashboard's page). */
   readonly isPublic?: (url: string) => boolean
+  /** The listen address, a name the Host header may use without a token. */
+  readonly listenHost?: string
   /** More routes on this listener: the dashboard, the demo's fault API. */
   readonly extend?: ReadonlyArray<(f: FastifyInstance) => void>
 }
@@ -63,6 +66,7 @@ export interface ReloadReport {
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BAD_REQUEST]: 400,
   [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.NO_MEMBER]: 404,
   [ErrorCode.STATE_WRITE]: 500,
   [ErrorCode.STATE_UNAVAILABLE]: 503,
@@ -111,13 +115,22 @@ export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyI
     const status = err.statusCode ?? 500
     return reply.code(status).send({ error: err.message, code: status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL })
   })
+  // Web pages must not drive this API through a browser (admin/guard.ts).
+  const guard = { tokenRequired: hooks.token !== undefined, listenHost: hooks.listenHost ?? '127.0.0.1' }
+  f.addHook('onRequest', async (req, reply) => {
+    const origin = req.headers.origin
+    const why = refuseBrowserAbuse(req.headers.host, Array.isArray(origin) ? origin[0] : origin, guard)
+    // An async hook that answers returns the reply: nothing after it runs.
+    if (why !== undefined) { void reply.code(403).send({ error: why, code: ErrorCode.FORBIDDEN }); return reply }
+  })
   if (hooks.token !== undefined) {
     const ok = tokenChecker(hooks.token)
     const isPublic = hooks.isPublic ?? (() => false)
     f.addHook('onRequest', async (req, reply) => {
       if (req.method === 'GET' && isPublic(req.url)) return
       if (!ok(req.headers.authorization)) {
-        await reply.code(401).header('www-authenticate', 'Bearer realm="gslb"').send({ error: 'a bearer token is required (Authorization: Bearer ..., the CLI reads GSLB_ADMIN_TOKEN or admin.token_file)', code: ErrorCode.UNAUTHORIZED })
+        void reply.code(401).header('www-authenticate', 'Bearer realm="gslb"').send({ error: 'a bearer token is required (Authorization: Bearer ..., the CLI reads GSLB_ADMIN_TOKEN or admin.token_file)', code: ErrorCode.UNAUTHORIZED })
+        return reply
       }
     })
   }
@@ -204,7 +217,13 @@ export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyI
     })
   }
 
-  f.get<{ Querystring: { name?: string, type?: string, url?: string, client?: string, ecs?: string } }>('/v1/explain', async (req, reply) => {
+  // Each parameter once, as a string: `?name=a&name=b` is a 400, not an array.
+  const EXPLAIN_QUERY = {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(['name', 'type', 'url', 'client', 'ecs'].map(k => [k, { type: 'string', maxLength: 2048 }])),
+  }
+  f.get<{ Querystring: { name?: string, type?: string, url?: string, client?: string, ecs?: string } }>('/v1/explain', { schema: { querystring: EXPLAIN_QUERY } }, async (req, reply) => {
     if (explain === undefined) return fail(reply, ErrorCode.BAD_REQUEST, 'explain is not available here')
     const q = req.query
     if (q.client === undefined) return fail(reply, ErrorCode.BAD_REQUEST, 'client is required: the resolver (DNS) or peer (HTTP) address')

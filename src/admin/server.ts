@@ -15,7 +15,7 @@ export class AdminServer {
   readonly #log: Logger
 
   constructor (core: GslbCore, listen: ListenAddress, log: Logger, hooks: AdminHooks = {}) {
-    this.#app = buildAdminApp(core, hooks)
+    this.#app = buildAdminApp(core, { listenHost: listen.host, ...hooks })
     trackConnections(this.#app.server)
     this.#listen = listen
     this.#log = log

@@ -63,8 +63,9 @@ export async function admin (opts: AdminOptions): Promise<number> {
       return 0
     }
     const [target_ = '', value] = rest
-    const [pool, member] = target_.split('/')
-    if (pool === undefined || member === undefined || pool === '' || member === '') throw new Usage(`gslb admin ${action} POOL/MEMBER`)
+    const parts = target_.split('/')
+    const [pool, member] = parts
+    if (parts.length !== 2 || pool === undefined || member === undefined || pool === '' || member === '') throw new Usage(`gslb admin ${action} POOL/MEMBER: got "${target_}"`)
     const path = `/v1/members/${encodeURIComponent(pool)}/${encodeURIComponent(member)}/admin`
     let change: Record<string, unknown>
     if (action === 'weight') {

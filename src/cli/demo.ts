@@ -63,7 +63,8 @@ export async function demoCommand (opts: DemoCliOptions): Promise<number> {
 
 async function interactive (opts: DemoCliOptions): Promise<number> {
   const log = createLogger((opts.logLevel ?? 'info') as 'info', opts.logFormat)
-  const demo = await startDemo({ config: opts.config, log, watch: true, traffic: opts.traffic, ...loadOptions(opts) })
+  // A rehearsal leaves nothing behind: admin state in memory, not in the state file.
+  const demo = await startDemo({ config: opts.config, log, watch: true, traffic: opts.traffic, adminStore: () => new MemoryAdminStore(), ...loadOptions(opts) })
   process.stdout.write(banner(demo))
   let stopping = false
   const stop = (): void => {

@@ -73,7 +73,14 @@ export async function serve (opts: ServeOptions): Promise<number> {
     return 1
   }
   process.on('SIGHUP', () => { void app.reload() })
+  let stopping = false
   const stop = (signal: string): void => {
+    // A second stop signal, whichever, ends the process at once (docs/operations.md).
+    if (stopping) {
+      log.warn({ signal }, 'second stop signal: exiting now')
+      process.exit(1)
+    }
+    stopping = true
     log.info({ signal, readyDelayMs: app.shutdown.readyDelayMs, boundMs: app.shutdown.timeoutMs }, 'stopping')
     setTimeout(() => {
       log.error('still closing after shutdown.timeout; exiting')
@@ -81,8 +88,8 @@ export async function serve (opts: ServeOptions): Promise<number> {
     }, app.shutdown.readyDelayMs + app.shutdown.timeoutMs + EXIT_MARGIN_MS).unref()
     void app.close().then(() => process.exit(0))
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
   return 0
 }
 

@@ -120,8 +120,11 @@ export class RedisHealth implements SharedHealth {
     }
   }
 
-  /** Fresh other nodes, for metrics. */
-  get freshNodes (): number { return [...this.#peers.values()].filter(p => p.fresh).length }
+  /** For metrics: this node, whether Redis answers, and how many other nodes count now. */
+  counts (): { node: string, redisUp: boolean, fresh: number, stale: number } {
+    const fresh = [...this.#peers.values()].filter(p => p.fresh).length
+    return { node: this.node, redisUp: this.#link.up, fresh, stale: this.#peers.size - fresh }
+  }
 
   close (): void {
     this.#closed = true

@@ -14,6 +14,7 @@ const AT_START: ReadonlyArray<[string, (c: GslbConfig) => unknown]> = [
   ['metrics', c => c.metrics],
   ['admin.token_file', c => c.admin.tokenFile],
   ['http.request_log', c => c.http.requestLog],
+  ['cluster', c => c.cluster],
 ]
 
 /** The start-only settings that differ between `running` and `next`, by their config path. */

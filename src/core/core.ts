@@ -146,8 +146,9 @@ export class GslbCore {
    * store's) and changes nothing otherwise. Logged as an audit line (who, what, when, note).
    */
   async setAdmin (key: string, change: Omit<AdminChange, 'setAt'>): Promise<AdminEntry | undefined> {
-    const [pool, member] = key.split('/')
-    const p = this.#config.pools.find(x => x.name === pool)
+    const parts = key.split('/')
+    const [pool, member] = parts
+    const p = parts.length === 2 ? this.#config.pools.find(x => x.name === pool) : undefined
     if (p === undefined || !p.members.some(m => m.name === member)) throw new GslbError(ErrorCode.NO_MEMBER, `no member "${key}" (use pool/member)`)
     await this.#change([key], change, { member: key })
     return this.adminEntry(key)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Snapshot } from '../core/core.js'
 import type { DashboardFeed, FeedEvent } from './feed.js'
+import { clientPresets } from './presets.js'
 
 const PUBLIC = join(import.meta.dirname, '..', '..', '..', 'src', 'dashboard', 'public')
 const FILES: Record<string, string> = {
@@ -18,26 +19,15 @@ const FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
 }
 
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000
+/** Unsent bytes past which a stream's client is taken as gone. */
+const MAX_BUFFERED = 1 << 20
+
 /** Paths served without the admin token: the page and its files hold no data. */
 export function isPublicPath (url: string): boolean {
   const path = url.split('?')[0] ?? ''
-  return path === '/' || (path.startsWith('/dashboard/') && path.slice('/dashboard/'.length) in FILES)
-}
-
-/** A client preset for "who gets what": a name and the ECS subnet that plays it. */
-export interface ClientPreset { readonly label: string, readonly ecs: string, readonly site: string | null }
-
-/** Presets per site: the /24 (IPv4) or /48 (IPv6) of the site's first member, where a client near it would be. */
-export function clientPresets (s: Snapshot): ClientPreset[] {
-  const out = new Map<string, ClientPreset>()
-  for (const pool of s.config.pools) {
-    for (const m of pool.members) {
-      if (m.site === undefined || out.has(m.site) || m.address === undefined) continue
-      const ecs = m.address.includes(':') ? `${m.address.split(':').slice(0, 3).join(':')}::/48` : `${m.address.split('.').slice(0, 3).join('.')}.0/24`
-      out.set(m.site, { label: `near ${m.site}`, ecs, site: m.site })
-    }
-  }
-  return [...out.values()]
+  return path === '/' || (path.startsWith('/dashboard/') && Object.hasOwn(FILES, path.slice('/dashboard/'.length)))
 }
 
 export interface DashboardOptions {
@@ -79,13 +69,19 @@ export function registerDashboard (f: FastifyInstance, opts: DashboardOptions): 
   f.get('/v1/events', async (req, reply) => {
     reply.hijack()
     const res = reply.raw
+    // The admin listener closes idle connections after 10 s; a stream is idle between events by design.
+    req.raw.socket.setTimeout(0)
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     res.write(': gslb events\n\n')
-    const send = (e: FeedEvent): void => { res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`) }
+    const send = (e: FeedEvent): void => {
+      // A client that stops reading is dropped, not buffered for without end.
+      if (res.writableLength > MAX_BUFFERED) { end(); res.destroy(); return }
+      res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`)
+    }
     const unsubscribe = opts.feed.subscribe(send)
     // A comment now and then keeps proxies and idle timeouts from closing a quiet stream.
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
-    const end = (): void => {
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS)
+    function end (): void {
       clearInterval(keepAlive)
       unsubscribe()
       streams.delete(end)

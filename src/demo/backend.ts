@@ -40,6 +40,8 @@ export class DemoBackend extends EventEmitter {
   #flapTimer: NodeJS.Timeout | undefined
   /** Pages served (not health checks). */
   served = 0
+  /** Why the last flap phase could not listen, if it could not. */
+  lastError: string | undefined
   #closed = false
 
   constructor (spec: BackendSpec) {
@@ -65,7 +67,8 @@ export class DemoBackend extends EventEmitter {
       let up = false
       this.#flapTimer = setInterval(() => {
         up = !up
-        void (up ? this.#listen() : this.#unlisten()).catch(err => this.emit('error', err))
+        // A phase that cannot listen (the address taken meanwhile) stays down; it is said in `lastError`.
+        void (up ? this.#listen() : this.#unlisten()).catch((err: Error) => { this.lastError = err.message })
       }, fault.periodMs ?? DEFAULT_PERIOD_MS)
     } else {
       await this.#listen()

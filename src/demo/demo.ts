@@ -11,7 +11,7 @@ import type { Logger } from '../log.js'
 import type { BoundAddress } from '../net/address.js'
 import { backendSpecs, Farm } from './farm.js'
 import { registerDemoRoutes } from './routes.js'
-import { clientPresets } from '../dashboard/routes.js'
+import { clientPresets } from '../dashboard/presets.js'
 import { parseCidr, type Cidr } from '../net/cidr.js'
 import { DemoTraffic } from './traffic.js'
 

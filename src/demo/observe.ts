@@ -16,6 +16,8 @@ export interface Observation {
   readonly sites: readonly string[]
   /** What was answered, for a person: addresses, a Location, or a status. */
   readonly detail: string
+  /** Nothing was answered at all (a timeout, a refused connection): never what any expectation wants. */
+  readonly failed?: boolean
 }
 
 /** Members' addresses and URLs → their sites. */
@@ -51,13 +53,13 @@ export async function askDns (host: string, port: number, name: string, subnet: 
   const query = encodeQuery({ name, type: TYPE.A, ecs: { family: subnet.family === 4 ? 1 : 2, source: subnet.bits, address: subnet.bytes } }, Math.floor(Math.random() * 0xffff))
   const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4')
   try {
-    const reply = await new Promise<Buffer | undefined>((resolve, reject) => {
+    const reply = await new Promise<Buffer | undefined>(resolve => {
       const timer = setTimeout(() => resolve(undefined), timeoutMs)
-      sock.once('error', err => { clearTimeout(timer); reject(err) })
+      sock.once('error', () => { clearTimeout(timer); resolve(undefined) })
       sock.once('message', msg => { clearTimeout(timer); resolve(msg) })
       sock.send(query, port, host)
     })
-    if (reply === undefined) return { sites: [], detail: `no DNS answer within ${timeoutMs} ms` }
+    if (reply === undefined) return { sites: [], detail: `no DNS answer within ${timeoutMs} ms`, failed: true }
     const m = decodeMessage(reply)
     const addresses = m.answer.filter(r => r.type === TYPE.A).map(r => r.data)
     if (addresses.length === 0) return { sites: [], detail: `DNS rcode ${m.rcode}, no A records` }
@@ -81,8 +83,8 @@ export async function askRedirect (host: string, port: number, url: string, clie
         resolve({ sites: [], detail: `redirect answered ${String(res.statusCode)}` })
       }
     })
-    req.on('timeout', () => { req.destroy(); resolve({ sites: [], detail: `no redirect answer within ${timeoutMs} ms` }) })
-    req.on('error', err => resolve({ sites: [], detail: `redirect request failed: ${err.message}` }))
+    req.on('timeout', () => { req.destroy(); resolve({ sites: [], detail: `no redirect answer within ${timeoutMs} ms`, failed: true }) })
+    req.on('error', err => resolve({ sites: [], detail: `redirect request failed: ${err.message}`, failed: true }))
     req.end()
   })
 }

@@ -119,7 +119,7 @@ async function check (s: Scenario, t: ScenarioTarget, step: Extract<Step, { kind
       asks.push(askRedirect(t.http.host, t.http.port, s.redirect, firstAddress(client.subnet), t.sites).then(seen => ({ client: e.client, sites: e.sites, seen })))
     }
   }
-  const wrong = (await Promise.all(asks)).filter(a => !matches(a.sites, a.seen.sites))
+  const wrong = (await Promise.all(asks)).filter(a => a.seen.failed === true || !matches(a.sites, a.seen.sites))
   return wrong.length === 0 ? undefined : wrong.map(w => `${w.client} got ${w.seen.detail}`).join('; ')
 }
 

@@ -23,6 +23,8 @@ export interface MetricsSource {
   readonly dns: { readonly stats: DnsStats, readonly counters: DnsCounters, readonly tcpOpen: () => number }
   readonly http: HttpStats | undefined
   readonly lifecycle: Lifecycle
+  /** With a `cluster:` section: this node's name, whether Redis answers, and the other nodes' freshness. */
+  readonly cluster?: () => { readonly node: string, readonly redisUp: boolean, readonly fresh: number, readonly stale: number }
 }
 
 /** Counts kept by the app: reloads, admin changes, the geo database. */
@@ -134,6 +136,27 @@ export class Metrics {
     gauge(r, 'gslb_member_up', 'Checked health of a member: 1 up, 0 down, -1 no result yet.', ['pool', 'member', 'site'], 'average', g => {
       for (const p of src.snapshot().pools) for (const m of p.members) g.set({ pool: p.name, member: m.name, site: m.config.site ?? '' }, m.health === 'up' ? 1 : m.health === 'down' ? 0 : -1)
     })
+    if (src.cluster !== undefined) {
+      const cluster = src.cluster
+      gauge(r, 'gslb_cluster_redis_up', 'Whether the cluster\'s Redis answers this node: 1 or 0.', [], 'min', g => { g.set(cluster().redisUp ? 1 : 0) })
+      gauge(r, 'gslb_cluster_nodes', 'Other nodes of the cluster, fresh (counted in the quorum) or stale.', ['state'], 'first', g => {
+        const c = cluster()
+        g.set({ state: 'fresh' }, c.fresh)
+        g.set({ state: 'stale' }, c.stale)
+      })
+      gauge(r, 'gslb_member_node_up', 'Each node\'s view of a member\'s health (this node\'s own checks included): 1 up, 0 down, -1 no result yet.', ['pool', 'member', 'site', 'node'], 'first', g => {
+        const node = cluster().node
+        const v = (s: HealthStatus): number => s === 'up' ? 1 : s === 'down' ? 0 : -1
+        for (const p of src.snapshot().pools) {
+          for (const m of p.members) {
+            if (m.cluster === undefined) continue
+            const site = m.config.site ?? ''
+            g.set({ pool: p.name, member: m.name, site, node }, v(m.cluster.local))
+            for (const n of m.cluster.nodes) g.set({ pool: p.name, member: m.name, site, node: n.node }, v(n.status))
+          }
+        }
+      })
+    }
     gauge(r, 'gslb_member_eligible', 'Whether a member may be answered now (health, admin state and force together): 1 or 0.', ['pool', 'member', 'site'], 'average', g => {
       for (const p of src.snapshot().pools) for (const m of p.members) g.set({ pool: p.name, member: m.name, site: m.config.site ?? '' }, m.eligible ? 1 : 0)
     })

@@ -17,7 +17,7 @@ import type { ProbeResult, ProbeTarget } from '../core/probe.js'
 import { describeError } from './describe-error.js'
 
 /** A stats page larger than this fails the check: a `path` with `;scope=` can narrow it. */
-export const STATS_LIMIT = 8 * 1024 * 1024
+export const STATS_LIMIT = 2 * 1024 * 1024
 
 export function haproxyProbe (check: CheckConfig, t: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise(resolve => {
@@ -75,8 +75,15 @@ export function readHaproxyStats (csv: string, backend: string, minUp: number): 
   const proxies = new Set<string>()
   let total = 0
   let up = 0
+  // pxname is the first column in every HAProxy version: other proxies' rows are skipped by their
+  // prefix, unparsed, so a large page costs little more than splitting it into lines.
+  const prefix = `${backend},`
   for (const line of lines.slice(1)) {
     if (line.startsWith('#')) continue
+    if (px === 0 && !line.startsWith(prefix) && !line.startsWith('"')) {
+      proxies.add(line.slice(0, line.indexOf(',')))
+      continue
+    }
     const f = splitCsvLine(line)
     const name = f[px] ?? ''
     proxies.add(name)

@@ -70,7 +70,12 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   }
 
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return
+    if (stopping) {
+      // A second stop signal: every worker goes now, and so does this process.
+      log.warn({ signal }, 'second stop signal: killing the workers and exiting now')
+      for (const w of liveWorkers()) w.process.kill('SIGKILL')
+      process.exit(1)
+    }
     stopping = true
     for (const t of restarts) clearTimeout(t)
     restarts.clear()
@@ -107,8 +112,8 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
     void checkStateFile(opts, stateFile, log)
     for (const w of liveWorkers()) w.process.kill('SIGHUP')
   })
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
   await allReady
   log.info({ workers: opts.workers, stateFile }, 'workers serving; admin state kept by this process')
 }

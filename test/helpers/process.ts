@@ -8,9 +8,10 @@ import { join } from 'node:path'
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js')
 
-export function run (args: string[], cwd: string): Promise<{ code: number, stdout: string, stderr: string }> {
+/** Run `gslb ARGS` to its end (killed after `timeoutMs`: a hung command fails its test, not the run). */
+export function run (args: string[], cwd: string, timeoutMs = 120_000): Promise<{ code: number, stdout: string, stderr: string }> {
   return new Promise(resolve => {
-    execFile(process.execPath, [MAIN, ...args], { cwd }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, ...args], { cwd, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
     })
   })
@@ -28,8 +29,8 @@ export interface Served {
  * Start `gslb serve` and wait until it serves: the "zones loaded" line of a single process, or the
  * primary's "workers serving" line with --workers.
  */
-export async function serve (cwd: string, args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function serve (cwd: string, args: string[], main = MAIN): Promise<Served> {
+  const proc = spawn(process.execPath, [main, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   const log: string[] = []
   const waiters: Array<() => void> = []
   proc.stdout?.on('data', (d: Buffer) => { log.push(d.toString()); for (const w of waiters) w() })

@@ -59,7 +59,7 @@ async function start () {
   $('demo-badge').hidden = !state.boot.demo
   for (const s of state.boot.sites) colorOf(s)
   setUpWho()
-  for (const e of state.boot.timeline.slice().reverse()) addTimeline(e, false)
+  for (const e of state.boot.timeline) addTimeline(e, false)
   if (!state.boot.counting) $('shares-note').textContent = 'Shares need metrics: metrics.enabled is false.'
   await refresh()
   follow()
@@ -82,8 +82,9 @@ $('token-form').addEventListener('submit', (ev) => {
 // ── Live events ──────────────────────────────────────────────────────────────────────────────
 
 async function follow () {
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
+      if (attempt > 0) await reloadTimeline()
       const res = await fetch('/v1/events', { headers: state.token ? { authorization: `Bearer ${state.token}` } : {} })
       if (res.status === 401) return askToken('the token was refused')
       $('live').dataset.state = 'live'
@@ -106,6 +107,13 @@ async function follow () {
     await new Promise(resolve => setTimeout(resolve, 2000))
     refresh().catch(() => {})
   }
+}
+
+/** After a lost stream: the timeline again from the server, which kept what happened meanwhile. */
+async function reloadTimeline () {
+  const boot = await api('/v1/dashboard')
+  $('timeline').replaceChildren()
+  for (const e of boot.timeline) addTimeline(e, false)
 }
 
 function handleEvent (text) {
@@ -180,7 +188,7 @@ function renderSites () {
       const backend = state.demo?.backends.find(b => b.name === m.name)
       table.append(el('tr', { 'data-testid': `member-${key}` },
         el('td', {}, key, el('div', { class: 'why' }, m.address ?? m.host ?? m.url ?? '')),
-        el('td', {}, el('span', { class: `dot ${m.health}` }), m.health, el('div', { class: 'why' }, m.health === 'up' ? '' : m.health_reason)),
+        el('td', {}, el('span', { class: `dot ${m.health}` }), m.health, el('div', { class: 'why' }, m.health === 'up' ? '' : m.health_reason), clusterViews(m)),
         el('td', {}, m.force ? `${m.admin}, forced ${m.force}` : m.admin, m.note ? el('div', { class: 'why' }, `“${m.note}”`) : null, m.expires_at ? el('div', { class: 'why' }, `until ${new Date(m.expires_at).toLocaleTimeString()}`) : null),
         el('td', {}, String(m.weight), m.weight_source === 'config' ? '' : m.weight_source === 'operator' ? '*' : '~'),
         el('td', { class: s.cls, 'data-testid': `state-${key}` }, s.text, s.cls === 'out' ? el('div', { class: 'why' }, m.why) : null, backend && backend.fault.kind !== 'up' ? el('div', { class: 'why' }, `demo fault: ${backend.fault.kind}`) : null),
@@ -201,6 +209,13 @@ function renderSites () {
       pools.append(el('div', { class: 'pool-line' }, el('b', {}, `${pool.name} ${fam}: `), `${d.mode}${d.site ? ` (site ${d.site})` : ''}, `, el('span', { class: 'why' }, d.reasons[d.reasons.length - 1] ?? '')))
     }
   }
+}
+
+/** In a cluster: this node's own view and every other fresh node's; the health shown is the quorum's. */
+function clusterViews (m) {
+  if (!m.cluster || m.cluster.nodes.length === 0) return null
+  const views = [`this node ${m.cluster.local}`, ...m.cluster.nodes.map(n => `${n.node} ${n.health}`)]
+  return el('div', { class: 'why', 'data-testid': 'node-views', title: m.cluster.nodes.map(n => `${n.node}: ${n.reason}`).join('\n') }, `nodes: ${views.join(', ')}`)
 }
 
 async function act (fn) {
