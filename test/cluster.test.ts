@@ -126,6 +126,24 @@ describe('three gslb nodes on one Redis', { skip: redisMissing }, () => {
     for (const n of nodes) await until(async () => (await answer(n)).length === 2, 1000, `node ${n.name} answers m1 again`)
   })
 
+  test('two nodes changing one member at once: both changes apply, in one order, on every node', async () => {
+    const put = async (n: Node, body: Record<string, unknown>): Promise<number> => (await fetch(`http://127.0.0.1:${n.admin}/v1/members/web/m1/admin`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status
+    for (let round = 0; round < 10; round++) {
+      const weight = 10 + round
+      const statuses = await Promise.all([put(A(), { state: 'drain', note: `round ${round}` }), put(B(), { weight })])
+      assert.deepEqual(statuses, [200, 200])
+      for (const n of nodes) {
+        await until(async () => {
+          const p = await (await fetch(`http://127.0.0.1:${n.admin}/v1/pools`)).json() as { pools: Array<{ members: Array<{ name: string, admin: string, weight: number, note: string | null }> }> }
+          const m1 = p.pools[0]?.members.find(m => m.name === 'm1')
+          return m1?.admin === 'drain' && m1.weight === weight && m1.note === `round ${round}`
+        }, 1000, `round ${round}: node ${n.name} has the drain and the weight, neither lost`)
+      }
+      assert.equal(await put(C(), { state: 'ready', weight: null }), 200)
+    }
+    for (const n of nodes) await until(async () => (await answer(n)).length === 2, 1000, `node ${n.name} answers m1 again`)
+  })
+
   test('when a majority sees it down, it leaves every answer, node a\'s included', async () => {
     // Node b now asks the failing path too: two of three see m1 and m2 down.
     await writeFile(join(B().dir, 'gslb.yaml'), config(B(), redis.port, backendPort, '/only-c-fails'))

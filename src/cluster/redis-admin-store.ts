@@ -37,6 +37,7 @@ export class RedisAdminStore implements AdminStore {
   #version: string | undefined
   #timer: NodeJS.Timeout | undefined
   #reading: Promise<void> | undefined
+  #again = false
   /** Transactions and reads run one at a time on the transaction connection. */
   #tail: Promise<unknown> = Promise.resolve()
 
@@ -166,12 +167,19 @@ export class RedisAdminStore implements AdminStore {
     return table
   }
 
-  /** A read in the background (a message, a reconnect); one at a time, errors logged. */
+  /**
+   * A read in the background (a message, a reconnect); one at a time, errors logged. A message
+   * that arrives during a read asks for one more after it: that read may have missed its change.
+   */
   #sync (): void {
-    if (this.#reading !== undefined || !this.#link.up) return
+    if (!this.#link.up) return
+    if (this.#reading !== undefined) { this.#again = true; return }
     this.#reading = this.#readAll()
       .catch(err => this.#log.warn({ err: (err as Error).message }, 'cluster: cannot read the shared admin state; keeping the last one'))
-      .finally(() => { this.#reading = undefined })
+      .finally(() => {
+        this.#reading = undefined
+        if (this.#again) { this.#again = false; this.#sync() }
+      })
   }
 
   #checkVersion (): void {
