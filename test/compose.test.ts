@@ -2,7 +2,8 @@
  * docker-compose.yml agrees with the repository (Docker cannot run here, so the topology is checked
  * as files): every service has an image or a build, every bind-mounted file exists, the ports each
  * service exposes are the ones its configuration listens on, and the static addresses are the ones
- * deploy/compose/gslb.yaml, the HAProxy configurations and unbound.conf name. Then each
+ * deploy/compose/gslb.yaml, its zone, the HAProxy configurations and unbound.conf name; the two gslb
+ * nodes share one configuration and the redis service under distinct host names. Then each
  * configuration passes its own checker: `gslb check`, `haproxy -c`, `unbound-checkconf` and
  * `docker-compose config`, each when installed.
  */
@@ -17,11 +18,15 @@ import { run } from './helpers/process.js'
 const ROOT = join(import.meta.dirname, '..', '..')
 const DEPLOY = join(ROOT, 'deploy', 'compose')
 const SITES = ['fra', 'nyc', 'tok'] as const
+/** The gslb nodes: one mounted configuration, each its own addresses and host name (its cluster node name). */
+const NODES = ['gslb', 'gslb2'] as const
 
 interface Service {
   image?: string
   build?: string | { context: string }
   command?: string[]
+  hostname?: string
+  depends_on?: string[]
   volumes?: string[]
   ports?: string[]
   expose?: string[]
@@ -35,6 +40,7 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { 
 }
 const gslb = parse(readFileSync(join(DEPLOY, 'gslb.yaml'), 'utf8')) as {
   listen: { dns: string[], http: string }
+  cluster?: { node?: string, redis: string }
   checks: Record<string, { type: string, port: number }>
   pools: Record<string, { check: string, members: Array<{ name: string, address: string, site: string, url: string }> }>
 }
@@ -57,13 +63,40 @@ function haproxyCfg (site: string): { binds: Array<[string, number]>, servers: A
   const servers = [...text.matchAll(/^\s*server\s+(\S+)\s+(\S+)/gm)].map(m => { const [address, port] = split(m[2] ?? ''); return { name: m[1] ?? '', address, port } })
   return { binds, servers }
 }
+/** The image's command (the Dockerfile's CMD). */
+const imageCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[]
+/**
+ * Where a gslb service listens: the file's listen.dns and listen.http, or what its command's --dns
+ * and --http replace them with (the command must be the image's, plus those flags).
+ */
+function listenOf (name: string): { dns: Array<[string, number]>, http: [string, number] } {
+  const command = service(name).command ?? imageCmd
+  assert.deepEqual(command.slice(0, imageCmd.length), imageCmd, `${name} runs the image's command`)
+  const flags = command.slice(imageCmd.length)
+  const dns: string[] = []
+  let http = gslb.listen.http
+  for (let i = 0; i < flags.length; i += 2) {
+    const flag = flags[i] ?? ''
+    const value = flags[i + 1] ?? assert.fail(`${name}: ${flag} without a value`)
+    if (flag === '--dns') dns.push(value)
+    else if (flag === '--http') http = value
+    else assert.fail(`${name}: unexpected ${flag}`)
+  }
+  return { dns: (dns.length > 0 ? dns : gslb.listen.dns).map(split), http: split(http) }
+}
+const zone = parse(readFileSync(join(DEPLOY, 'zones', 'example.test.yaml'), 'utf8')) as {
+  zone: string
+  records: Record<string, { NS?: string[], A?: string | string[] }>
+}
+/** A record's A addresses, by its name inside the zone ("ns1") or its full name ("ns1.example.test"). */
+const zoneA = (name: string): string[] => [zone.records[name.replace(new RegExp(`\\.${zone.zone}\\.?$`), '')]?.A ?? []].flat()
 const unbound = readFileSync(join(DEPLOY, 'unbound.conf'), 'utf8')
 const unboundKey = (key: string): string[] => [...unbound.matchAll(new RegExp(`^\\s*${key}:\\s*"?([^"\\s]+)"?`, 'gm'))].map(m => m[1] ?? '')
 
 describe('docker-compose.yml agrees with the repository', () => {
   test('every service has an image or a build whose Dockerfile exists', () => {
     const names = Object.keys(compose.services).sort()
-    assert.deepEqual(names, ['client', 'gslb', 'unbound', ...SITES.flatMap(s => [s, `${s}-1`, `${s}-2`])].sort())
+    assert.deepEqual(names, ['client', ...NODES, 'redis', 'unbound', ...SITES.flatMap(s => [s, `${s}-1`, `${s}-2`])].sort())
     for (const [name, s] of Object.entries(compose.services)) {
       assert.ok(s.image !== undefined || s.build !== undefined, `${name} has neither image nor build`)
       if (s.build !== undefined) {
@@ -91,16 +124,35 @@ describe('docker-compose.yml agrees with the repository', () => {
     for (const ip of ips) assert.match(ip, /^10\.53\.0\.\d{1,3}$/)
   })
 
-  test('gslb listens on its own address, on the ports the service publishes', () => {
-    const ip = ipOf('gslb')
-    const dns = gslb.listen.dns.map(split)
-    const http = split(gslb.listen.http)
-    for (const [address] of [...dns, http]) assert.equal(address, ip)
-    const want = new Set([...dns.flatMap(([, p]) => [`${p}/udp`, `${p}/tcp`]), `${http[1]}/tcp`])
-    assert.deepEqual(containerPorts(service('gslb')), want)
-    const mounts = service('gslb').volumes ?? []
-    assert.ok(mounts.some(v => v.startsWith('./deploy/compose/gslb.yaml:/etc/gslb/gslb.yaml')), 'the config is mounted where the Dockerfile serves it from')
-    assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^CMD \["node", "dist\/src\/cli\/main\.js", "serve", "-c", "\/etc\/gslb\/gslb\.yaml"\]$/m)
+  test('each gslb node listens on its own address, on the ports the service publishes', () => {
+    assert.deepEqual(imageCmd, ['node', 'dist/src/cli/main.js', 'serve', '-c', '/etc/gslb/gslb.yaml'])
+    for (const name of NODES) {
+      const { dns, http } = listenOf(name)
+      for (const [address] of [...dns, http]) assert.equal(address, ipOf(name), `${name} listens on ${address}`)
+      const want = new Set([...dns.flatMap(([, p]) => [`${p}/udp`, `${p}/tcp`]), `${http[1]}/tcp`])
+      assert.deepEqual(containerPorts(service(name)), want, name)
+      const mounts = service(name).volumes ?? []
+      assert.ok(mounts.some(v => v.startsWith('./deploy/compose/gslb.yaml:/etc/gslb/gslb.yaml')), `${name}: the config is mounted where the Dockerfile serves it from`)
+    }
+    const published = NODES.flatMap(n => (service(n).ports ?? []).map(p => p.split(':').slice(0, -1).join(':') + '/' + (p.split('/')[1] ?? 'tcp')))
+    assert.equal(new Set(published).size, published.length, `host ports published twice: ${published.join(' ')}`)
+  })
+
+  test('the gslb nodes mount the same files, each its own state volume, under distinct host names, on the redis service', () => {
+    const [a, b] = NODES.map(n => service(n).volumes ?? [])
+    const state = (v: string): boolean => v.endsWith(':/var/lib/gslb')
+    assert.deepEqual(a?.filter(v => !state(v)), b?.filter(v => !state(v)))
+    const states = NODES.map(n => (service(n).volumes ?? []).find(state))
+    assert.ok(states.every(v => v !== undefined) && new Set(states).size === NODES.length, `state volumes: ${states.join(' ')}`)
+    // No cluster.node in the shared file: each node is named after its host name, set per service.
+    assert.equal(gslb.cluster?.node, undefined)
+    const hostnames = NODES.map(n => service(n).hostname)
+    assert.ok(hostnames.every(h => h !== undefined && /^[A-Za-z0-9][\w.-]{0,62}$/.test(h)), `host names: ${hostnames.join(' ')}`)
+    assert.equal(new Set(hostnames).size, NODES.length, `host names: ${hostnames.join(' ')}`)
+    const redis = new URL(gslb.cluster?.redis ?? assert.fail('no cluster.redis'))
+    assert.equal(redis.hostname, ipOf('redis'))
+    assert.ok(containerPorts(service('redis')).has(`${redis.port === '' ? 6379 : redis.port}/tcp`), `redis does not expose ${redis.port}`)
+    for (const n of NODES) assert.ok(service(n).depends_on?.includes('redis'), `${n} starts after redis`)
   })
 
   test('each pool member is its site\'s farm, checked on the port the farm\'s stats listen on', () => {
@@ -134,15 +186,20 @@ describe('docker-compose.yml agrees with the repository', () => {
     }
   })
 
-  test('unbound listens on its address and sends example.test to gslb; the client asks unbound', () => {
+  test('the zone names both gslb nodes as its name servers, and dl as both redirect services', () => {
+    const ns = zone.records['@']?.NS ?? []
+    assert.equal(ns.length, NODES.length, `NS: ${ns.join(' ')}`)
+    const nsAddresses = ns.map(name => { const a = zoneA(name); assert.equal(a.length, 1, `${name}: one A record (glue), got ${a.join(' ')}`); return a[0] })
+    assert.deepEqual(nsAddresses.sort(), NODES.map(ipOf).sort())
+    assert.deepEqual(zoneA('dl').sort(), NODES.map(n => listenOf(n).http[0]).sort())
+  })
+
+  test('unbound listens on its address and sends example.test to both gslb nodes; the client asks unbound', () => {
     assert.deepEqual(unboundKey('interface'), [ipOf('unbound')])
     const port = unboundKey('port')[0] ?? '53'
     assert.deepEqual(containerPorts(service('unbound')), new Set([`${port}/udp`, `${port}/tcp`]))
-    assert.deepEqual(unboundKey('stub-addr'), gslb.listen.dns.map(a => a.replace(/:(\d+)$/, '@$1')))
+    assert.deepEqual(unboundKey('stub-addr'), NODES.flatMap(n => listenOf(n).dns.map(([a, p]) => `${a}@${p}`)))
     assert.deepEqual(service('client').dns, [ipOf('unbound')])
-    const zoneText = readFileSync(join(DEPLOY, 'zones', 'example.test.yaml'), 'utf8')
-    assert.match(zoneText, new RegExp(`^ {2}ns1: +\\{ A: ${ipOf('gslb').replaceAll('.', '\\.')} \\}$`, 'm'))
-    assert.match(zoneText, new RegExp(`^ {2}dl: +\\{ A: ${split(gslb.listen.http)[0].replaceAll('.', '\\.')} \\}$`, 'm'))
   })
 })
 

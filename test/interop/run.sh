@@ -3,7 +3,7 @@
 # that resolves example.test through a stub-zone pointing at gslb. Runs itself inside a private
 # network namespace (unshare --net) so that no tool can send a packet off this machine.
 # Also runs the docker-compose topology (deploy/compose/) as processes on 127.53.0.X.
-# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin, prometheus (promtool), haproxy, curl; root for unshare. Exit 1 on any failure.
+# Needs: dnsutils (dig), knot-dnsutils (kdig), unbound, mmdb-bin, prometheus (promtool), haproxy, redis-server, curl; root for unshare. Exit 1 on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -19,9 +19,9 @@ trap cleanup EXIT
 fails=0
 pass() { echo "ok   $1"; }
 fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
-expect() { # name command pattern
+expect() { # name command pattern [tries]: with tries, the command runs again every 0.1 s until it matches
   local out
-  out="$(eval "$2" 2>&1 || true)"
+  for _ in $(seq "${4:-1}"); do out="$(eval "$2" 2>&1 || true)"; grep -Eq -- "$3" <<<"$out" && break; [ "${4:-1}" = 1 ] || sleep 0.1; done
   if grep -Eq -- "$3" <<<"$out"; then pass "$1"; else fail "$1" "expected /$3/ in: $(head -c 400 <<<"$out")"; fi
 }
 
@@ -131,12 +131,29 @@ expect "unbound ECS: cached per /24"   "$E -b 127.0.1.6 www.example.test" "^127\
 
 # The docker-compose topology (docker-compose.yml, docs/docker.md) as processes: its configurations
 # with 10.53.0.X rewritten to 127.53.0.X, three HAProxy farms of two backends each (the backends
-# their "server" lines name), gslb checking the farms' stats, and unbound with the stub zone.
+# their "server" lines name), Redis, two gslb nodes checking the farms' stats, and unbound with the
+# stub zone.
 c="$tmp/compose"
 cp -r "$root/deploy/compose" "$c"
 find "$c" -type f \( -name '*.yaml' -o -name '*.cfg' -o -name '*.conf' \) -exec sed -i 's/10\.53\.0\./127.53.0./g' {} +
-sed -i -e "s#database: ../../geo/demo-city.mmdb#database: $root/geo/demo-city.mmdb#" \
-  -e "s#state_file: /var/lib/gslb/state.json#state_file: $tmp/compose-state.json#" "$c/gslb.yaml"
+sed -i -e "s#database: ../../geo/demo-city.mmdb#database: $root/geo/demo-city.mmdb#" "$c/gslb.yaml"
+# A service's lines in docker-compose.yml, up to the blank line that ends them.
+service() { sed -n "/^  $1:\$/,/^\$/p" "$root/docker-compose.yml"; }
+# One copy of gslb.yaml per node, as each container sees it: the node name is the container's host
+# name, the state file its own volume. ns2's listen flags are those of its compose command.
+nodes=()
+for svc in gslb gslb2; do
+  name="$(service "$svc" | sed -n 's/^ *hostname: *//p')"
+  nodes+=("$name")
+  sed -e "s#state_file: /var/lib/gslb/state.json#state_file: $tmp/compose-state-$name.json#" \
+    -e "s/^cluster:\$/cluster:\n  node: $name/" "$c/gslb.yaml" > "$c/gslb-$name.yaml"
+done
+ns2_flags="$(service gslb2 | sed -n 's#^ *command: .*"/etc/gslb/gslb.yaml", \(.*\)\]$#\1#p' | tr -d '",' | sed 's/10\.53\.0\./127.53.0./g')"
+redis_at="$(sed -n 's#^  redis: redis://\([0-9.]*\):\([0-9]*\)/.*#\1 \2#p' "$c/gslb.yaml")"
+read -r redis_host redis_port <<<"$redis_at"
+redis-server --bind "$redis_host" --port "$redis_port" --save "" --appendonly no --protected-mode no >"$c/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ "$(redis-cli -h "$redis_host" -p "$redis_port" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 declare -A backend_pid
 for cfg in "$c"/haproxy/*.cfg; do
   while read -r name addr port; do
@@ -145,7 +162,10 @@ for cfg in "$c"/haproxy/*.cfg; do
   done < <(awk '$1 == "server" { split($3, a, ":"); print $2, a[1], a[2] }' "$cfg")
 done
 for cfg in "$c"/haproxy/*.cfg; do haproxy -f "$cfg" -db >"$cfg.log" 2>&1 & pids+=($!); done
-node "$root/dist/src/cli/main.js" serve -c "$c/gslb.yaml" --admin 127.0.0.1:8083 --log-level error &
+node "$root/dist/src/cli/main.js" serve -c "$c/gslb-${nodes[0]}.yaml" --admin 127.0.0.1:8083 --log-level error &
+pids+=($!)
+# shellcheck disable=SC2086 # the flags are words
+node "$root/dist/src/cli/main.js" serve -c "$c/gslb-${nodes[1]}.yaml" $ns2_flags --admin 127.0.0.1:8084 --log-level error &
 pids+=($!)
 unbound -c "$c/unbound.conf" &
 pids+=($!)
@@ -166,6 +186,22 @@ expect "compose: unbound → gslb: all is a farm" "$U all.example.test"        "
 expect "compose: unbound → gslb: dl is gslb"    "$U dl.example.test"         "^127\.53\.0\.2$"
 expect "compose: gslb, a Tokyo client (ECS)"    "$G +subnet=127.0.3.0/24 www.example.test" "^127\.53\.0\.31$"
 expect "compose: gslb, a New York client (ECS)" "$G +subnet=127.0.2.0/24 www.example.test" "^127\.53\.0\.21$"
+# The second node, ns2 (service gslb2): both nodes reach Redis and count each other; a drain made on
+# ns1 is in ns2's answers, and so is the ready that ends it.
+cluster() { { curl -s "http://$1/v1/status" || true; } | node -e 'let s = ""; process.stdin.on("data", d => { s += d }).on("end", () => {
+  try { const c = JSON.parse(s).cluster; console.log(`${c.node} redis=${c.redis.up ? "up" : "down"} fresh=${c.nodes.filter(n => n.fresh).map(n => n.node).sort().join(",")}`) } catch { console.log("no answer") } })'; }
+both="$(printf '%s\n' "${nodes[@]}" | sort | paste -sd,)"
+expect "compose: ns1 reaches Redis, counts both nodes" "cluster 127.0.0.1:8083" "^${nodes[0]} redis=up fresh=$both$" 100
+expect "compose: ns2 reaches Redis, counts both nodes" "cluster 127.0.0.1:8084" "^${nodes[1]} redis=up fresh=$both$" 100
+ns2_dns="$(sed -n 's/.*--dns \([0-9.]*\):53.*/\1/p' <<<"$ns2_flags")"
+N2="dig @$ns2_dns +norec +time=2 +tries=1 +short"
+expect "compose: ns2 answers www"                 "$N2 www.example.test"   "^127\.53\.0\.11$"
+expect "compose: unbound → ns2.example.test is ns2" "$U ns2.example.test"  "^${ns2_dns//./\\.}$"
+ADMIN="node $root/dist/src/cli/main.js admin"
+expect "compose: drain www/fra on ns1"            "$ADMIN drain www/fra --note interop --admin 127.0.0.1:8083 && echo done" "^done$"
+expect "compose: ns2 answers without fra (≤ 3 s)" "$N2 www.example.test" "^127\.53\.0\.21$" 30
+expect "compose: ready www/fra on ns1"            "$ADMIN ready www/fra --admin 127.0.0.1:8083 && echo done" "^done$"
+expect "compose: ns2 answers fra again (≤ 3 s)"   "$N2 www.example.test" "^127\.53\.0\.11$" 30
 DL="curl -s --max-time 3 --resolve dl.example.test:80:127.53.0.2 http://dl.example.test/pub/x"
 expect "compose: redirect to a farm"            "$DL -o /dev/null -w '%{redirect_url}'" "^http://127\.53\.0\.(11|21|31)/pub/x$"
 expect "compose: followed, a farm's backend answers" "$DL -L"                "^ok from 127\.53\.0\.[123][23]:8080$"
