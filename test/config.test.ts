@@ -78,6 +78,14 @@ describe('valid configurations', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  // Found by test/fuzz-config.test.ts: both were refused with "0 configuration errors".
+  test('optional keys left out: geo without a database, admin without a token file', async () => {
+    const dir = await writeConfig({ 'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\ngeo: { ecs: false }\nadmin: {}\n' })
+    const c = await loadConfig(join(dir, 'gslb.yaml'))
+    assert.deepEqual([c.geo.database, c.geo.ecs, c.admin.tokenFile], [undefined, false, undefined])
+    await rm(dir, { recursive: true, force: true })
+  })
+
   test('a static check needs no port on its members', async () => {
     const dir = await writeConfig({
       'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\nchecks: { s: { type: static, state: up } }\npools: { p: { check: s, members: [{ name: a, address: 192.0.2.1 }] } }\n',
