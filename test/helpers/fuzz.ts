@@ -22,5 +22,5 @@ const PATH = process.env.GSLB_FUZZ_PATH
 
 /** Parameters for one fc.assert: `numRuns` unless GSLB_FUZZ_RUNS replaces it. */
 export function fuzzParams<T> (numRuns: number): Parameters<T> {
-  return { seed: FUZZ_SEED, numRuns: RUNS ?? numRuns, ...(PATH === undefined || PATH === '' ? {} : { path: PATH }) }
+  return { seed: FUZZ_SEED, numRuns: RUNS ?? numRuns, includeErrorInReport: true, ...(PATH === undefined || PATH === '' ? {} : { path: PATH }) }
 }
