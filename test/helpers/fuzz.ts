@@ -24,3 +24,8 @@ const PATH = process.env.GSLB_FUZZ_PATH
 export function fuzzParams<T> (numRuns: number): Parameters<T> {
   return { seed: FUZZ_SEED, numRuns: RUNS ?? numRuns, includeErrorInReport: true, ...(PATH === undefined || PATH === '' ? {} : { path: PATH }) }
 }
+
+/** Whether a run is a whole default-sized search (not a replay, not cut short), so coverage can be asserted on it. */
+export function fullSearch (params: { readonly path?: string, readonly numRuns?: number }): boolean {
+  return params.path === undefined && (params.numRuns ?? 0) >= 1000
+}
