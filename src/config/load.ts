@@ -85,7 +85,9 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   let dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [], file)
   const shutdown = readShutdown(src, top.get('shutdown'), top.has('shutdown'))
   const adminMap = top.has('admin') ? src.map(top.get('admin'), 'admin', ['token_file']) : undefined
-  const admin = adminMap === undefined ? (top.has('admin') ? undefined : { tokenFile: undefined }) : allRead<AdminOptions>({ tokenFile: adminMap.opt('token_file', (n, p) => src.string(n, p), undefined) })
+  // token_file is optional, so undefined is a value here, not a failed read: allRead() cannot tell them apart.
+  const tokenFile = adminMap?.has('token_file') === true ? src.string(adminMap.get('token_file'), 'admin.token_file') : undefined
+  const admin: AdminOptions | undefined = top.has('admin') && (adminMap === undefined || (adminMap.has('token_file') && tokenFile === undefined)) ? undefined : { tokenFile }
   const metricsMap = top.has('metrics') ? src.map(top.get('metrics'), 'metrics', ['enabled']) : undefined
   const metrics = metricsMap === undefined ? (top.has('metrics') ? undefined : { enabled: true }) : allRead<MetricsOptions>({ enabled: metricsMap.opt('enabled', (n, p) => src.boolean(n, p), true) })
   const cluster = top.has('cluster') ? readCluster(src, top.get('cluster'), file) : undefined
