@@ -16,7 +16,7 @@ import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
 import { DnsServer } from './dns/server.js'
 import { DnsServing } from './dns/serving.js'
-import { cookieSecrets } from './dns/cookie-secret.js'
+import { CookieSecretSource } from './dns/cookie-secret.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
@@ -128,7 +128,8 @@ export class Gslb {
       assumeUp: options.offline === true,
       ...(counting ? { events: { probe: (c, ok, ms) => this.metrics?.events.probe(c, ok, ms), transition: (c, to) => this.metrics?.events.transition(c, to) } } : {}),
     })
-    this.#serving = new DnsServing(this.core.snapshot, options.offline === true ? undefined : cookieSecrets)
+    const secrets = new CookieSecretSource(log.child({ mod: 'dns' }))
+    this.#serving = new DnsServing(this.core.snapshot, options.offline === true ? undefined : opts => secrets.get(opts))
     this.core.onPublish(s => this.#serving.publish(s))
     this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }), counting, options.processes ?? 1)
     const httpStats = counting ? new HttpStats() : undefined

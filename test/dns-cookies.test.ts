@@ -4,19 +4,19 @@
  * responder's handling of every cookie case, and a live server over UDP and TCP.
  */
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../src/config/load.js'
 import { answerCookie, Cookie, cookieLengthOk } from '../src/dns/cookies.js'
-import { cookieSecrets } from '../src/dns/cookie-secret.js'
+import { CookieSecretSource, cookieSecrets } from '../src/dns/cookie-secret.js'
 import { compileAnswers } from '../src/dns/answer-index.js'
 import { decodeMessage } from '../src/dns/decode.js'
 import { respond, type Serving } from '../src/dns/responder.js'
 import { siphash24 } from '../src/dns/siphash.js'
 import { GslbError } from '../src/errors.js'
 import { buildQuery, tcpExchange, udpExchange } from './helpers/dns.js'
-import { startStack, TEST_ZONE, writeConfig, zone, type Stack } from './helpers/stack.js'
+import { captureLogger, startStack, TEST_ZONE, writeConfig, zone, type Stack } from './helpers/stack.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 const COOKIE = 10
@@ -229,6 +229,21 @@ describe('the cookie secret', () => {
     await writeFile(join(dir, 'secret'), '000102030405060708090a0b0c0d0e0f\nnot hex\n')
     assert.throws(() => cookieSecrets({ enabled: true, secret: undefined, previousSecret: undefined, secretFile: join(dir, 'secret') }),
       (e: unknown) => e instanceof GslbError && e.code === 'GSLB_E_COOKIE_SECRET' && /secret: line 2 must be 32 hexadecimal digits/.test(e.message))
+  })
+  test('on a reload, an unreadable file keeps the secret serving (with a warning); a file with a bad secret refuses it', async () => {
+    const dir = await writeConfig({})
+    const opts = { enabled: true, secret: undefined, previousSecret: undefined, secretFile: join(dir, 'var', 'cookie-secret') }
+    const { log, lines } = captureLogger()
+    const source = new CookieSecretSource(log)
+    const first = source.get(opts)
+    await rename(join(dir, 'var'), join(dir, 'var.moved'))
+    await writeFile(join(dir, 'var'), 'a file where the directory was')
+    assert.deepEqual(source.get(opts), first)
+    assert.ok(lines.some(l => l.msg === 'cannot read the DNS cookie secret; keeping the one serving'))
+    await rename(join(dir, 'var'), join(dir, 'var.file'))
+    await rename(join(dir, 'var.moved'), join(dir, 'var'))
+    await writeFile(join(dir, 'var', 'cookie-secret'), 'nonsense\n')
+    assert.throws(() => source.get(opts), /line 1 must be 32 hexadecimal digits/)
   })
   test('config: a secret that is not 32 hex digits, and previous_secret alone, are errors with positions', async () => {
     const dir = await writeConfig({ 'gslb.yaml': 'dns:\n  cookies:\n    secret: abc\n' })

@@ -11,7 +11,39 @@ import type { CookieOptions } from '../config/model.js'
 import { parseSecret } from '../config/dns.js'
 import { displayPath } from '../config/load.js'
 import { ErrorCode, GslbError } from '../errors.js'
+import type { Logger } from '../log.js'
 import type { CookieSecrets } from './cookies.js'
+
+/**
+ * Reads the secret at start and on every reload (so a rotation written to the file applies). A
+ * file that cannot be read on a reload keeps the secret already serving, with a warning: a disk
+ * problem must not refuse every reload. A file that reads but holds no valid secret refuses it.
+ */
+export class CookieSecretSource {
+  #last: { file: string, secrets: CookieSecrets } | undefined
+  readonly #log: Logger
+
+  constructor (log: Logger) { this.#log = log }
+
+  get (opts: CookieOptions): CookieSecrets | undefined {
+    const file = opts.secretFile
+    try {
+      const secrets = cookieSecrets(opts)
+      this.#last = file === undefined || secrets === undefined ? undefined : { file, secrets }
+      return secrets
+    } catch (err) {
+      const last = this.#last
+      if (err instanceof UnreadableSecret && last !== undefined && last.file === file) {
+        this.#log.warn({ err: err.message }, 'cannot read the DNS cookie secret; keeping the one serving')
+        return last.secrets
+      }
+      throw err
+    }
+  }
+}
+
+/** The secret file could not be created or read (as opposed to holding something else). */
+class UnreadableSecret extends GslbError {}
 
 /** The secrets `opts` names; undefined when cookies are off. Throws GslbError (GSLB_E_COOKIE_SECRET). */
 export function cookieSecrets (opts: CookieOptions): CookieSecrets | undefined {
@@ -23,7 +55,7 @@ export function cookieSecrets (opts: CookieOptions): CookieSecrets | undefined {
   try {
     text = readOrCreate(file)
   } catch (err) {
-    throw new GslbError(ErrorCode.COOKIE_SECRET, `${displayPath(file)}: cannot create or read the DNS cookie secret: ${(err as Error).message}`)
+    throw new UnreadableSecret(ErrorCode.COOKIE_SECRET, `${displayPath(file)}: cannot create or read the DNS cookie secret: ${(err as Error).message}`)
   }
   const lines = text.split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
   const [current, previous] = lines.map(parseSecret)
