@@ -93,12 +93,13 @@ export function report (r: SoakResult): number {
   if (f !== undefined) {
     const rl = r.server.rateLimited
     out()
-    out('| flood (one name, 127.0.66.0/24) | sent | full replies | TC=1 replies (slipped) | no reply (dropped) | bytes sent | bytes received | amplification |')
+    out(`| flood (one name, 127.0.66.0/24), rate limiting ${r.rrl ? 'on' : 'off'} | sent | full replies | TC=1 replies (slipped) | no reply (dropped) | bytes sent | bytes received | amplification |`)
     out('|---|---|---|---|---|---|---|---|---|')
     out(`| ${String(r.floodQps)} qps for ${(r.duration / 3).toFixed(0)} s | ${int(f.sent)} | ${int(f.full)} | ${int(f.tc)} | ${int(f.dropped)} | ${int(f.bytesSent)} | ${int(f.bytesReceived)} | ${(f.bytesReceived / f.bytesSent).toFixed(2)} |`)
     out(`\nserver: gslb_dns_rate_limited_total dropped ${int(rl.dropped)}, slipped ${int(rl.slipped)}, logged ${int(rl.logged)}`)
+    if (r.rrl) targets.push([`the flood was rate limited: ${int(f.tc)} TC=1 and ${int(f.dropped)} dropped of ${int(f.sent)}`, f.tc + f.dropped > 0])
   } else {
-    out('\nflood: not run (--no-rrl)')
+    out('\nflood: not run (--no-flood)')
   }
 
   out()

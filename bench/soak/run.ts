@@ -4,7 +4,11 @@
  * configuration is reloaded (every fourth reload broken on purpose), a member flaps, admin changes
  * come and go, and, in the middle third, one /24 floods one name and meets response rate limiting.
  *
- *   npm run build && node dist/bench/soak/run.js [--duration 600] [--load 0.7] [--flood-qps 3000] [--no-rrl]
+ *   npm run build && node dist/bench/soak/run.js [--duration 600] [--load 0.7] [--flood-qps 3000] [--no-rrl] [--no-flood] [--node-flags "--single-threaded-gc"]
+ *
+ * --no-rrl leaves `dns.rate_limit` out of the configuration (the flood then measures the
+ * amplification without it); so does a gslb whose loader does not know the key yet, saying so.
+ * --node-flags are given to node for the server's processes (the workers inherit them).
  *
  * Targets: 0 lost answers for the legitimate clients, RSS growth under 10% after warm-up, no file
  * descriptor growth, no event-loop stall over 50 ms. Prints a table; exits 1 when a target fails.
@@ -31,11 +35,11 @@ if (process.env.GSLB_SOAK_NETNS !== '1') {
 }
 spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' })
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '600' }, load: { type: 'string', default: '0.7' }, 'flood-qps': { type: 'string', default: '3000' }, 'no-rrl': { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '600' }, load: { type: 'string', default: '0.7' }, 'flood-qps': { type: 'string', default: '3000' }, 'no-rrl': { type: 'boolean', default: false }, 'no-flood': { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } })
 const D = Number(values.duration)
 const LOAD = Number(values.load)
 const FLOOD_QPS = Number(values['flood-qps'])
-const RRL = !values['no-rrl']
+const FLOOD = !values['no-flood']
 const long = D >= 300
 /** Warm-up: RSS is compared between the window after it and the last window of the run, each this long. */
 const WARM_S = long ? 60 : 10
@@ -54,19 +58,20 @@ const dir = mkdtempSync(join(tmpdir(), 'gslb-soak-'))
 const stallDir = join(dir, 'stall')
 mkdirSync(stallDir)
 mkdirSync(join(dir, 'var'))
-const opts: ConfigOptions = { listen, rateLimit: RRL }
+const log = (msg: string): void => { console.error(`soak ${new Date().toISOString().slice(11, 19)} ${msg}`) }
 writeZone(dir)
+const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js')
+const opts: ConfigOptions = { listen, rateLimit: !values['no-rrl'] && rateLimitKnown() }
+const RRL = opts.rateLimit
 writeConfig(dir, opts, { kind: 'good', m2Weight: 2 })
 const queries = writeQueries(dir)
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-const log = (msg: string): void => { console.error(`soak ${new Date().toISOString().slice(11, 19)} ${msg}`) }
 
 const backends = MEMBERS.map(m => new DemoBackend({ name: m.name, site: 'soak', address: m.address, port: BACKEND_PORT, healthPath: '/healthz' }))
 await Promise.all(backends.map(async b => { await b.start() }))
 
 const serverLog = openSync(join(dir, 'gslb.log'), 'w')
-const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js')
-const server = spawn(process.execPath, [main, 'serve', '-c', join(dir, 'gslb.yaml'), '--workers', '2', '--no-watch', '--log-format', 'json'], {
+const server = spawn(process.execPath, [...(values['node-flags'] ?? '').split(' ').filter(s => s !== ''), main, 'serve', '-c', join(dir, 'gslb.yaml'), '--workers', '2', '--no-watch', '--log-format', 'json'], {
   stdio: ['ignore', serverLog, serverLog],
   env: { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'stall-probe.js')).href}`, GSLB_SOAK_STALL_DIR: stallDir },
 })
@@ -148,9 +153,9 @@ async function soak (): Promise<number> {
   }
   await backends.find(b => b.spec.name === FLAPPING)?.set({ kind: 'flap', periodMs: FLAP_PERIOD_MS })
   const flood = async (): Promise<UdpCounts | undefined> => {
-    if (!RRL) return undefined
+    if (!FLOOD) return undefined
     await sleep(D / 3 * 1000)
-    log(`flood: ${String(FLOOD_QPS)} qps from 127.0.66.0/24 for ${(D / 3).toFixed(0)} s`)
+    log(`flood: ${String(FLOOD_QPS)} qps of one name from 127.0.66.0/24 for ${(D / 3).toFixed(0)} s, rate limiting ${RRL ? 'on' : 'off'}`)
     return await nodeClient<UdpCounts>('udp-load.js', ['--mode', 'flood', '--server', listen.dns, '--sources', SOURCES.flood.join(','), '--qps', String(FLOOD_QPS), '--seconds', String(D / 3)], D / 3 + 30)
   }
   log(`soak: ${String(D)} s; reload every ${String(RELOAD_EVERY_S)} s, admin change every ${String(ADMIN_EVERY_S)} s, ${FLAPPING} flapping every ${String(FLAP_PERIOD_MS / 1000)} s`)
@@ -190,6 +195,17 @@ async function soak (): Promise<number> {
     },
   }
   return report(result)
+}
+
+/** Whether this gslb's loader accepts `dns.rate_limit` (response rate limiting came in issue 15). */
+function rateLimitKnown (): boolean {
+  writeConfig(dir, { listen, rateLimit: true }, { kind: 'good', m2Weight: 2 })
+  const r = spawnSync(process.execPath, [main, 'check', '-c', join(dir, 'gslb.yaml')], { encoding: 'utf8' })
+  if (r.status === 0) return true
+  const unknown = /dns\.rate_limit: unknown key/.test(r.stdout + r.stderr)
+  if (!unknown) throw new Error(`the soak configuration does not load:\n${r.stdout}${r.stderr}`)
+  log('this gslb does not know dns.rate_limit yet: running without response rate limiting')
+  return false
 }
 
 /** dnsperf's counts as the soak reads them: an answer other than NOERROR is lost too. */

@@ -8,7 +8,8 @@
  * while runnable; the kernel counts that wait per thread (/proc/self/task/PID/schedstat, second
  * field), so each gap is also measured without it: the net stall is what the process itself did
  * (its own code, garbage collection, a blocking call). Once a second a line
- * `epoch_ms max_stall_ms max_net_stall_ms cpu_wait_ms_that_second longest_gc_ms` is appended to
+ * `epoch_ms max_stall_ms max_net_stall_ms cpu_wait_ms_that_second longest_gc_ms its_kind` (perf_hooks'
+ * NODE_PERFORMANCE_GC_* flags: 1 minor, 2 major, 4 incremental, 8 weak callbacks) is appended to
  * `$GSLB_SOAK_STALL_DIR/<pid>.log`. Costs one small file read per tick. The timers are unref'd:
  * they never keep a stopping process alive.
  */
@@ -28,7 +29,12 @@ if (dir !== undefined && dir !== '') {
   let maxMs = 0
   let maxNetMs = 0
   let maxGcMs = 0
-  new PerformanceObserver(list => { for (const e of list.getEntries()) maxGcMs = Math.max(maxGcMs, e.duration) }).observe({ entryTypes: ['gc'] })
+  let maxGcKind = 0
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) {
+      if (e.duration > maxGcMs) { maxGcMs = e.duration; maxGcKind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0 }
+    }
+  }).observe({ entryTypes: ['gc'] })
   setInterval(() => {
     const now = performance.now()
     const waited = waitedMs()
@@ -39,11 +45,12 @@ if (dir !== undefined && dir !== '') {
     lastWaited = waited
   }, TICK_MS).unref()
   setInterval(() => {
-    const line = `${String(Date.now())} ${maxMs.toFixed(1)} ${maxNetMs.toFixed(1)} ${(lastWaited - secondWaited).toFixed(1)} ${maxGcMs.toFixed(1)}\n`
+    const line = `${String(Date.now())} ${maxMs.toFixed(1)} ${maxNetMs.toFixed(1)} ${(lastWaited - secondWaited).toFixed(1)} ${maxGcMs.toFixed(1)} ${String(maxGcKind)}\n`
     secondWaited = lastWaited
     maxMs = 0
     maxNetMs = 0
     maxGcMs = 0
+    maxGcKind = 0
     try { appendFileSync(file, line) } catch { /* the run's directory is gone: nothing to report to */ }
   }, 1000).unref()
 }
