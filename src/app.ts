@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './core/clock.js'
 import { GslbCore, type CoreOptions } from './core/core.js'
 import { DnsServer } from './dns/server.js'
 import { DnsServing } from './dns/serving.js'
+import { CookieSecretSource } from './dns/cookie-secret.js'
 import { countRecords } from './config/zone-file.js'
 import type { BoundAddress } from './net/address.js'
 import { GeoWatch } from './geo/watch.js'
@@ -49,6 +50,8 @@ export interface AppOptions extends LoadOptions {
   readonly cluster?: ClusterControl
   /** More routes for the admin listener (gslb demo's fault API). */
   readonly adminRoutes?: (f: FastifyInstance) => void
+  /** How many processes share the DNS sockets (--workers): each rate limits at its part. @default 1 */
+  readonly processes?: number
 }
 
 export interface ClusterControl {
@@ -60,7 +63,6 @@ export interface ClusterControl {
 /** Given the process's metrics once, at build time; returns what answers a scrape. */
 export type MetricsText = (local: Metrics) => () => Promise<{ text: string, contentType: string }>
 
-/** The state file named by `health.state_file`, relative to the configuration file. */
 /** What a reload did: the version serving after it, and the errors that refused it. */
 export interface ReloadResult {
   readonly ok: boolean
@@ -73,6 +75,7 @@ export interface ReloadResult {
   readonly restartNeeded: readonly string[]
 }
 
+/** The state file named by `health.state_file`, relative to the configuration file. */
 export function stateFilePath (file: string, config: GslbConfig): string {
   return resolve(dirname(file), config.health.stateFile)
 }
@@ -125,9 +128,10 @@ export class Gslb {
       assumeUp: options.offline === true,
       ...(counting ? { events: { probe: (c, ok, ms) => this.metrics?.events.probe(c, ok, ms), transition: (c, to) => this.metrics?.events.transition(c, to) } } : {}),
     })
-    this.#serving = new DnsServing(this.core.snapshot)
+    const secrets = new CookieSecretSource(log.child({ mod: 'dns' }))
+    this.#serving = new DnsServing(this.core.snapshot, options.offline === true ? undefined : opts => secrets.get(opts))
     this.core.onPublish(s => this.#serving.publish(s))
-    this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }), counting)
+    this.dns = new DnsServer(this.#serving, config.dns, log.child({ mod: 'dns' }), counting, options.processes ?? 1)
     const httpStats = counting ? new HttpStats() : undefined
     this.http = config.httpListen === undefined
       ? undefined
@@ -136,7 +140,7 @@ export class Gslb {
       ? new Metrics({
         snapshot: () => this.core.snapshot,
         slots: this.core.slots,
-        dns: { stats: this.dns.stats, counters: this.dns.counters, tcpOpen: () => this.dns.tcpOpen },
+        dns: { stats: this.dns.stats, counters: this.dns.counters, tcpOpen: () => this.dns.tcpOpen, rrlBuckets: () => this.dns.rrlTableSize },
         http: this.http === undefined ? undefined : httpStats,
         lifecycle: this.lifecycle,
         ...(this.#clusterHealth === undefined ? {} : { cluster: (h => () => h.counts())(this.#clusterHealth) }),

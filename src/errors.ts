@@ -22,6 +22,7 @@ export const ErrorCode = {
   DUPLICATE_MEMBER: 'GSLB_E_DUPLICATE_MEMBER',
   STATE_FILE: 'GSLB_E_STATE_FILE',
   GEO_DATABASE: 'GSLB_E_GEO_DATABASE',
+  COOKIE_SECRET: 'GSLB_E_COOKIE_SECRET',
   // Runtime errors (the admin API answers with these in `code`).
   STATE_WRITE: 'GSLB_E_STATE_WRITE',
   STATE_UNAVAILABLE: 'GSLB_E_STATE_UNAVAILABLE',
@@ -46,11 +47,22 @@ export interface ConfigIssue {
   readonly message: string
 }
 
-/** `file:line:col: path: message [CODE]`, the form editors and CI logs understand. */
+/**
+ * `file:line:col: path: message [CODE]`, the form editors and CI logs understand: always one line.
+ * Messages quote the user's text, and a key or value with a CR, LF or line separator in it would
+ * otherwise break the line or, with a CR, overwrite the location on a terminal.
+ */
 export function formatIssue (issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.col}`
   const path = issue.path === '' ? '' : `${issue.path}: `
-  return `${where}: ${path}${issue.message} [${issue.code}]`
+  return oneLine(`${where}: ${path}${issue.message} [${issue.code}]`)
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+
+function oneLine (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, c => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** An error at run time that an operator acts on: a stable code and a message saying what failed. */

@@ -58,6 +58,18 @@ describe('error messages', () => {
     assert.match(formatIssue(err.issues[0]!), /zones\/z\.yaml:5:25: records\.www\.A\[1\]: invalid IPv4 address: got "192\.0\.2\.300" \[GSLB_E_ADDRESS\]$/)
     await rm(dir, { recursive: true, force: true })
   })
+
+  // Found by test/fuzz-config.test.ts: a raw CR in a quoted key put the cursor back over the location.
+  test('are one line: CR, LF and line separators in the quoted key or value are escaped', async () => {
+    const dir = await writeConfig({ 'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\n"\\rdns": 1\nlog: { level: "a\\nb\\u2028c" }\n' })
+    const err = await loadConfig(join(dir, 'gslb.yaml')).catch((e: unknown) => e) as ConfigError
+    const lines = err.issues.map(formatIssue)
+    assert.equal(lines.length, 2)
+    for (const l of lines) assert.doesNotMatch(l, /[\r\n\u2028]/)
+    assert.match(lines[0] as string, /:2:1: "\\rdns": unknown key "\\rdns"; did you mean "dns"\?/)
+    assert.match(lines[1] as string, /:3:15: log\.level: must be one of .*: got "a\\nb\\u2028c" \[GSLB_E_VALUE\]$/)
+    await rm(dir, { recursive: true, force: true })
+  })
 })
 
 describe('valid configurations', () => {
@@ -75,6 +87,14 @@ describe('valid configurations', () => {
     assert.equal(c.dns.tcpIoTimeoutMs, 2_000)
     assert.equal(c.zones[0]?.soa.minimum, 300)
     assert.equal(c.zones[0]?.ttl, 3600)
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  // Found by test/fuzz-config.test.ts: both were refused with "0 configuration errors".
+  test('optional keys left out: geo without a database, admin without a token file', async () => {
+    const dir = await writeConfig({ 'gslb.yaml': 'listen: { dns: ["127.0.0.1:0"] }\ngeo: { ecs: false }\nadmin: {}\n' })
+    const c = await loadConfig(join(dir, 'gslb.yaml'))
+    assert.deepEqual([c.geo.database, c.geo.ecs, c.admin.tokenFile], [undefined, false, undefined])
     await rm(dir, { recursive: true, force: true })
   })
 

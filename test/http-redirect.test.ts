@@ -204,6 +204,8 @@ describe('normalizePath', () => {
     ['/', '/'], ['/a/b', '/a/b'], ['/a//b', '/a/b'], ['/a/./b', '/a/b'], ['/a/%2E/b', '/a/b'], ['/a/b/..', '/a'], ['/a/b/', '/a/b/'],
     ['/..', null], ['/a\\b', null], ['/a%00', null], ['/a%7f', null], ['/%G1', null], ['a', null], ['/a%2fb', '/a%2Fb'],
     ['/.hidden/a.b', '/.hidden/a.b'], ['/a/.', '/a'], ['/a/..b', '/a/..b'], ['/a~b/c;d=1/', '/a~b/c;d=1/'], ['/\u00c3\u00a9', '/%C3%A9'], ['/a b', '/a%20b'], ['/a%3fb', '/a%3Fb'],
+    // Found by test/fuzz-path.test.ts: a surrogate pair or a lone surrogate threw URIError.
+    ['/\u2028', '/%E2%80%A8'], ['/a\u{1f600}b', '/a%F0%9F%98%80b'], ['/a\ud800b', '/a%EF%BF%BDb'], ['/\udc00', '/%EF%BF%BD'],
   ]
   // Node hands the request target over as latin1: raw UTF-8 "é" arrives as "\u00c3\u00a9".
   for (const [input, want] of cases) {

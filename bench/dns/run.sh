@@ -125,6 +125,18 @@ echo 'metrics: { enabled: false }' >> "$tmp/gslb-nometrics.yaml"
 start_gslb "$tmp/gslb-nometrics.yaml"
 measure "gslb (static A), metrics off" "$GSLB_PORT" "$here/queries-static.txt"
 measure "gslb (geo pool, ECS), metrics off" "$GSLB_PORT" /tmp/gslb-bench-dns-geo/queries-geo.bin
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+
+# Response rate limiting (dns.rate_limit): off; and on for loopback (not exempt) at a rate dnsperf
+# never reaches, so every query pays for its bucket without being limited. The static case above
+# runs with the defaults, where loopback is exempt: each query pays for the exemption check only.
+for rrl in "off:{ responses_per_second: 0 }" "on every query:{ responses_per_second: 1000000, exempt: [] }"; do
+  sed -e "s#^zones: zones/#zones: $here/zones/#" "$here/gslb.yaml" > "$tmp/gslb-rrl.yaml"
+  echo "dns: { rate_limit: ${rrl#*:} }" >> "$tmp/gslb-rrl.yaml"
+  start_gslb "$tmp/gslb-rrl.yaml"
+  measure "gslb (static A), RRL ${rrl%%:*}" "$GSLB_PORT" "$here/queries-static.txt"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+done
 
 nsd_label=$(for k in "${!result[@]}"; do echo "$k"; done | grep '^NSD')
 # The metrics-off runs are compared with their metrics-on twins below, not with NSD.
@@ -136,7 +148,7 @@ for r in "${rows[@]}"; do echo "$r"; done
 echo
 for k in "${!result[@]}"; do
   [ "$k" = "$nsd_label" ] && continue
-  case "$k" in *"metrics off") continue ;; esac
+  case "$k" in *"metrics off"|*"RRL "*) continue ;; esac
   awk -v a="${result[$k]}" -v b="${result[$nsd_label]}" -v k="$k" 'BEGIN {printf "ratio %s / NSD: %.2f\n", k, a/b}'
 done
 pool_label="gslb (pool: health-filtered, weighted)"
@@ -145,3 +157,5 @@ geo_label="gslb (geo pool, ECS from 10,000 client /24s)"
 awk -v a="${result[$geo_label]}" -v b="${result["gslb (static A)"]}" 'BEGIN {printf "ratio gslb geo / gslb static: %.2f (issue 11: >= 0.85)\n", a/b}'
 awk -v a="${result["gslb (static A)"]}" -v b="${result["gslb (static A), metrics off"]}" 'BEGIN {printf "ratio static, metrics on / off: %.2f (issue 12: >= 0.95)\n", a/b}'
 awk -v a="${result[$geo_label]}" -v b="${result["gslb (geo pool, ECS), metrics off"]}" 'BEGIN {printf "ratio geo, metrics on / off: %.2f (issue 12: >= 0.95)\n", a/b}'
+awk -v a="${result["gslb (static A)"]}" -v b="${result["gslb (static A), RRL off"]}" 'BEGIN {printf "ratio static, RRL defaults (loopback exempt) / off: %.2f\n", a/b}'
+awk -v a="${result["gslb (static A), RRL on every query"]}" -v b="${result["gslb (static A), RRL off"]}" 'BEGIN {printf "ratio static, RRL on every query / off: %.2f\n", a/b}'

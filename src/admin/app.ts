@@ -107,9 +107,30 @@ function who (req: FastifyRequest): string {
   return `${user}@${req.socket.remoteAddress ?? '?'}`
 }
 
+/** The admin listener's limits (docs/security.md, "An exposed admin API"). */
+export const ADMIN_LIMITS = {
+  bodyBytes: 4096,
+  headerBytes: 8192,
+  headersMs: 5_000,
+  requestMs: 10_000,
+  /** A connection with no traffic this long is closed (the event stream turns this off for itself). */
+  idleMs: 10_000,
+  /** Open connections, event streams included; more are closed as they arrive. */
+  connections: 256,
+} as const
+
 export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyInstance {
   const { explain, lifecycle } = hooks
-  const f = Fastify({ logger: false, bodyLimit: 4096, connectionTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 })
+  // Limits of its own, tighter than the redirect service's (docs/security.md): small bodies and
+  // headers, slow clients cut off, and at most ADMIN_MAX_CONNECTIONS open (admin/server.ts).
+  const f = Fastify({
+    logger: false,
+    bodyLimit: ADMIN_LIMITS.bodyBytes,
+    connectionTimeout: ADMIN_LIMITS.idleMs,
+    requestTimeout: ADMIN_LIMITS.requestMs,
+    keepAliveTimeout: 5_000,
+    http: { headersTimeout: ADMIN_LIMITS.headersMs, maxHeaderSize: ADMIN_LIMITS.headerBytes },
+  })
   // Fastify's own 4xx (schema validation, bad JSON, body too large) in the same {error, code} shape.
   f.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
     const status = err.statusCode ?? 500

@@ -5,7 +5,7 @@ import type { GslbCore } from '../core/core.js'
 import type { Logger } from '../log.js'
 import { hostPort, type BoundAddress } from '../net/address.js'
 import { closeGracefully, trackConnections, type GracefulOptions } from '../net/graceful-http.js'
-import { buildAdminApp, type AdminHooks } from './app.js'
+import { ADMIN_LIMITS, buildAdminApp, type AdminHooks } from './app.js'
 
 export type { AdminHooks, ReloadReport } from './app.js'
 
@@ -16,6 +16,7 @@ export class AdminServer {
 
   constructor (core: GslbCore, listen: ListenAddress, log: Logger, hooks: AdminHooks = {}) {
     this.#app = buildAdminApp(core, { listenHost: listen.host, ...hooks })
+    this.#app.server.maxConnections = ADMIN_LIMITS.connections
     trackConnections(this.#app.server)
     this.#listen = listen
     this.#log = log

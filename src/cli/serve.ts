@@ -48,6 +48,7 @@ export async function serve (opts: ServeOptions): Promise<number> {
   const control = cluster.isWorker ? new WorkerControl(processChannel()) : undefined
   const options: AppOptions = {
     ...loadOptions(opts),
+    ...(cluster.isWorker ? { processes: Number(process.env.GSLB_WORKERS ?? 1) || 1 } : {}),
     ...(control !== undefined
       ? {
           adminStore: (_config, storeLog) => new IpcAdminStore(processChannel(), systemClock, storeLog),

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { ErrorCode } from '../errors.js'
 import { parseCidr } from '../net/cidr.js'
 import type { GeoOptions, MemberConfig, NetRoute, OrderPolicy, Policy, PoolGeoConfig, SiteConfig, SiteRoute } from './model.js'
-import { allRead, type Fields, type Source, type YNode } from './source.js'
+import type { Fields, Source, YNode } from './source.js'
 
 export const ORDER_POLICIES: readonly OrderPolicy[] = ['round-robin', 'weighted', 'hash', 'first']
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA']
@@ -16,11 +16,10 @@ export function readGeoOptions (src: Source, node: YNode, present: boolean, conf
   const f = src.map(node, 'geo', ['database', 'ecs'])
   if (f === undefined) return undefined
   const database = f.has('database') ? src.string(f.get('database'), f.at('database')) : undefined
-  return allRead<GeoOptions>({
-    database,
-    databasePath: database === undefined ? undefined : resolve(dirname(configFile), database),
-    ecs: f.opt('ecs', (n, p) => src.boolean(n, p), true),
-  })
+  const ecs = f.opt('ecs', (n, p) => src.boolean(n, p), true)
+  // database is optional, so undefined is a value here, not a failed read: allRead() cannot tell them apart.
+  if (ecs === undefined || (f.has('database') && database === undefined)) return undefined
+  return { database, databasePath: database === undefined ? undefined : resolve(dirname(configFile), database), ecs }
 }
 
 /**

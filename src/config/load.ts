@@ -8,12 +8,13 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join as joinPath, relative, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { ConfigError, ErrorCode, type ConfigIssue } from '../errors.js'
-import type { AdminOptions, DnsOptions, GslbConfig, ListenAddress, MetricsOptions, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
+import type { AdminOptions, GslbConfig, ListenAddress, MetricsOptions, PoolConfig, ShutdownOptions, ZoneConfig } from './model.js'
 import { allRead, Source, type YNode } from './source.js'
 import { readZoneFile, type PoolRef } from './zone-file.js'
 import { readChecks } from './checks.js'
 import { readGeoOptions } from './geo.js'
 import { readCluster } from './cluster.js'
+import { DNS_DEFAULTS, readDnsOptions } from './dns.js'
 import { openGeoDatabase } from '../geo/database.js'
 import { readHealth, readPools } from './pools.js'
 import { readSites } from './sites.js'
@@ -30,16 +31,6 @@ export interface LoadOptions {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
-
-export const DNS_DEFAULTS = {
-  listen: [{ host: '127.0.0.1', port: 5300 }],
-  udpPayloadSize: 1232,
-  tcpIdleTimeoutMs: 10_000,
-  tcpIoTimeoutMs: 2_000,
-  maxTcpConnections: 1000,
-  maxTcpPerClient: 100,
-  queryLog: false,
-} as const satisfies DnsOptions
 
 /** Load and validate everything; throws ConfigError listing every issue found. */
 export async function loadConfig (file: string, opts: LoadOptions = {}): Promise<GslbConfig> {
@@ -91,10 +82,12 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
     if (typeof a === 'string') new Source('--admin', '', issues).error(undefined, '', ErrorCode.LISTEN, a)
     else adminListen = a
   }
-  const dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [])
+  let dns = readDnsOptions(src, top.get('dns'), top.has('dns'), listen ?? [], file)
   const shutdown = readShutdown(src, top.get('shutdown'), top.has('shutdown'))
   const adminMap = top.has('admin') ? src.map(top.get('admin'), 'admin', ['token_file']) : undefined
-  const admin = adminMap === undefined ? (top.has('admin') ? undefined : { tokenFile: undefined }) : allRead<AdminOptions>({ tokenFile: adminMap.opt('token_file', (n, p) => src.string(n, p), undefined) })
+  // token_file is optional, so undefined is a value here, not a failed read: allRead() cannot tell them apart.
+  const tokenFile = adminMap?.has('token_file') === true ? src.string(adminMap.get('token_file'), 'admin.token_file') : undefined
+  const admin: AdminOptions | undefined = top.has('admin') && (adminMap === undefined || (adminMap.has('token_file') && tokenFile === undefined)) ? undefined : { tokenFile }
   const metricsMap = top.has('metrics') ? src.map(top.get('metrics'), 'metrics', ['enabled']) : undefined
   const metrics = metricsMap === undefined ? (top.has('metrics') ? undefined : { enabled: true }) : allRead<MetricsOptions>({ enabled: metricsMap.opt('enabled', (n, p) => src.boolean(n, p), true) })
   const cluster = top.has('cluster') ? readCluster(src, top.get('cluster'), file) : undefined
@@ -145,6 +138,11 @@ export async function loadConfig (file: string, opts: LoadOptions = {}): Promise
   if (geo?.databasePath !== undefined) await checkGeoDatabase(src, top.get('geo'), geo.databasePath, pools)
   if (issues.length > 0 || dns === undefined || logLevel === undefined || health === undefined || http === undefined || shutdown === undefined || geo === undefined || metrics === undefined || admin === undefined || (top.has('cluster') && cluster === undefined)) throw new ConfigError(issues)
   const version = hash.digest('hex').slice(0, 12)
+  // The cookie secret lives beside the admin state unless the config says where (dns.cookies).
+  const c = dns.cookies
+  if (c.enabled && c.secret === undefined && c.secretFile === undefined) {
+    dns = { ...dns, cookies: { ...c, secretFile: resolve(dirname(file), dirname(health.stateFile), 'cookie-secret') } }
+  }
   return deepFreeze({ file: shown, version, zonesDir: zonesDir ?? 'zones', dns, httpListen, http, redirects, adminListen, zones, checks, sites, pools, health, geo, shutdown, metrics, admin, cluster, logLevel })
 }
 
@@ -163,23 +161,6 @@ async function checkGeoDatabase (src: Source, node: YNode, path: string, pools: 
   } catch (err) {
     src.error(at, 'geo.database', ErrorCode.GEO_DATABASE, `${displayPath(path)}: ${(err as Error).message}`)
   }
-}
-
-function readDnsOptions (src: Source, node: YNode, present: boolean, listen: ListenAddress[]): DnsOptions | undefined {
-  if (!present) return { ...DNS_DEFAULTS, listen }
-  const f = src.map(node, 'dns', ['udp_payload_size', 'tcp_idle_timeout', 'tcp_io_timeout', 'max_tcp_connections', 'max_tcp_per_client', 'query_log'])
-  if (f === undefined) return undefined
-  const d = DNS_DEFAULTS
-  const out = {
-    listen,
-    udpPayloadSize: f.opt('udp_payload_size', (n, p) => src.integer(n, p, 512, 4096), d.udpPayloadSize),
-    tcpIdleTimeoutMs: f.opt('tcp_idle_timeout', (n, p) => src.duration(n, p, 100, 3_600_000), d.tcpIdleTimeoutMs),
-    tcpIoTimeoutMs: f.opt('tcp_io_timeout', (n, p) => src.duration(n, p, 50, 60_000), d.tcpIoTimeoutMs),
-    maxTcpConnections: f.opt('max_tcp_connections', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpConnections),
-    maxTcpPerClient: f.opt('max_tcp_per_client', (n, p) => src.integer(n, p, 1, 1_000_000), d.maxTcpPerClient),
-    queryLog: f.opt('query_log', (n, p) => src.boolean(n, p), d.queryLog),
-  }
-  return allRead<DnsOptions>(out)
 }
 
 export const SHUTDOWN_DEFAULTS: ShutdownOptions = { timeoutMs: 15_000, keepaliveGraceMs: 1_000, readyDelayMs: 0 }
@@ -243,7 +224,8 @@ async function readText (path: string, shown: string, issues: ConfigIssue[]): Pr
   }
 }
 
-function displayPath (path: string): string {
+/** A path as the operator would type it: relative to the working directory when below it. */
+export function displayPath (path: string): string {
   const rel = relative(process.cwd(), path)
   return rel.startsWith('..') ? resolve(path) : rel
 }

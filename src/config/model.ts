@@ -23,6 +23,49 @@ export interface DnsOptions {
   readonly maxTcpPerClient: number
   /** Log every query at info. @default false */
   readonly queryLog: boolean
+  /** Response rate limiting over UDP (dns/rrl.ts, docs/security.md). */
+  readonly rateLimit: RateLimitOptions
+  /** DNS cookies (RFC 7873, 9018; dns/cookies.ts). */
+  readonly cookies: CookieOptions
+  /** This server's name in NSID (RFC 5001) and CH TXT id.server / hostname.bind; unset: not told. @default unset */
+  readonly serverId: string | undefined
+}
+
+export interface RateLimitOptions {
+  /** Answers (and NODATA, referrals) per second to one client network for one name and type; 0 turns limiting off. @default 20 */
+  readonly responsesPerSecond: number
+  /** NXDOMAIN per second to one client network for one zone. @default responsesPerSecond */
+  readonly nxdomainsPerSecond: number
+  /** Errors (REFUSED, FORMERR, SERVFAIL...) per second to one client network. @default responsesPerSecond */
+  readonly errorsPerSecond: number
+  /** A limited network is logged when limiting starts, and again with its count once it has kept under its rate this long. @default 15s */
+  readonly windowMs: number
+  /** Every Nth limited response is sent truncated (TC=1) instead of dropped; 0 drops all. @default 2 */
+  readonly slip: number
+  /** Count and log what would be limited, and send everything. @default false */
+  readonly logOnly: boolean
+  /** Client networks: IPv4 prefix length. @default 24 */
+  readonly ipv4Prefix: number
+  /** Client networks: IPv6 prefix length. @default 56 */
+  readonly ipv6Prefix: number
+  /** Networks never limited. @default [127.0.0.0/8, ::1/128] */
+  readonly exempt: readonly Cidr[]
+  /** Entries kept per process (least recently used evicted). @default 100000 */
+  readonly maxTableSize: number
+}
+
+export interface CookieOptions {
+  /** Answer cookies at all. @default true */
+  readonly enabled: boolean
+  /** The 16-byte secret server cookies are made with (from `secret` or the secret file). */
+  readonly secret: Buffer | undefined
+  /** A former secret whose cookies still verify (after a rotation). */
+  readonly previousSecret: Buffer | undefined
+  /**
+   * Where the secret is kept when `secret` is not set: read, or created on first start (one hex
+   * line, a second line for the previous secret). @default cookie-secret beside health.state_file
+   */
+  readonly secretFile: string | undefined
 }
 
 export type Rdata =

@@ -8,7 +8,8 @@ const AT_START: ReadonlyArray<[string, (c: GslbConfig) => unknown]> = [
   ['listen.dns', c => c.dns.listen],
   ['listen.http', c => c.httpListen],
   ['listen.admin', c => c.adminListen],
-  ['dns', c => ({ ...c.dns, listen: undefined })],
+  // Rate limiting, cookies and the server id are read per query from the serving snapshot.
+  ['dns', c => ({ ...c.dns, listen: undefined, rateLimit: undefined, cookies: undefined, serverId: undefined })],
   ['shutdown', c => c.shutdown],
   ['health.state_file', c => c.health.stateFile],
   ['metrics', c => c.metrics],

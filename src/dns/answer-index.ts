@@ -7,6 +7,7 @@
 import type { OwnerConfig, RRsetConfig, Rdata, ZoneConfig } from '../config/model.js'
 import { isSubdomain, parentName } from '../config/names.js'
 import { RCODE, TYPE } from './constants.js'
+import { Limit, type LimitAs } from './rrl.js'
 import { QNAME, RR_TYPE_CODE, TemplateBuilder, writeRdata, type Owner, type Template } from './template.js'
 
 export interface Plan {
@@ -15,6 +16,8 @@ export interface Plan {
   readonly template: Template
   /** Set when the answer ends in records chosen per query from a pool. */
   readonly dynamic?: DynamicPart
+  /** NXDOMAIN, NODATA and referrals are rate limited per zone or cut (dns/rrl.ts); answers per name. */
+  readonly limitAs?: LimitAs
 }
 
 /** The per-query part of a plan: `template` holds what comes before (a CNAME chain, or nothing). */
@@ -91,7 +94,7 @@ export function compileAnswers (zones: readonly ZoneConfig[], pools: readonly Po
     const b = new TemplateBuilder(z.name)
     b.section('authority')
     writeNegativeSoa(b, z)
-    zoneEntries.set(z.name, { name: z.name, nxdomain: { rcode: RCODE.NXDOMAIN, aa: true, template: b.build() } })
+    zoneEntries.set(z.name, { name: z.name, nxdomain: { rcode: RCODE.NXDOMAIN, aa: true, template: b.build(), limitAs: { kind: Limit.NXDOMAIN, name: z.name } } })
   }
 
   const find = (name: string): Found => {
@@ -255,7 +258,7 @@ function compileAnswer (node: Node, owner: Owner, seed: string, qtype: number, f
         type: dynamicEnd.family === 'host' ? TYPE.CNAME : dynamicEnd.family === 4 ? TYPE.A : TYPE.AAAA,
         ownerKind: ref[0],
         ownerValue: ref[1],
-        nodata: { rcode: RCODE.NOERROR, aa: true, template: nb.build() },
+        nodata: { rcode: RCODE.NOERROR, aa: true, template: nb.build(), limitAs: { kind: Limit.NODATA, name: dynamicEnd.node.zone.name } },
       },
     }
   }
@@ -266,14 +269,15 @@ function compileAnswer (node: Node, owner: Owner, seed: string, qtype: number, f
   b.markRequiredEnd()
   b.section('additional')
   for (const a of answers) writeAdditional(b, a.set, nodes)
-  return { rcode, aa: true, template: b.build() }
+  if (negative === undefined) return { rcode, aa: true, template: b.build() }
+  return { rcode, aa: true, template: b.build(), limitAs: { kind: rcode === RCODE.NXDOMAIN ? Limit.NXDOMAIN : Limit.NODATA, name: negative.name } }
 }
 
 function nodata (node: Node, seed: string): Plan {
   const b = new TemplateBuilder(seed)
   b.section('authority')
   writeNegativeSoa(b, node.zone)
-  return { rcode: RCODE.NOERROR, aa: true, template: b.build() }
+  return { rcode: RCODE.NOERROR, aa: true, template: b.build(), limitAs: { kind: Limit.NODATA, name: node.zone.name } }
 }
 
 /** NS of the cut in authority; glue for name servers below the cut is required additional data. */
@@ -291,7 +295,7 @@ function compileReferral (cut: Node, nodes: ReadonlyMap<string, Node>): Plan {
       if (set !== undefined) writeSet(b, r.target, set)
     }
   }
-  return { rcode: RCODE.NOERROR, aa: false, template: b.build() }
+  return { rcode: RCODE.NOERROR, aa: false, template: b.build(), limitAs: { kind: Limit.REFERRAL, name: cut.name } }
 }
 
 function writeSet (b: TemplateBuilder, owner: Owner, set: RRsetConfig): void {

@@ -5,6 +5,7 @@
  * result is a Query whose `status` says how to answer (the table in docs/dns.md).
  */
 import { EDNS_OPTION, TYPE } from './constants.js'
+import { cookieLengthOk } from './cookies.js'
 
 export const Status = {
   /** Answer it. */
@@ -37,6 +38,14 @@ export class Query {
   ecsSource = 0
   ecsAt = -1
   ecsLength = 0
+  /** Where the first COOKIE option's data is (-1: none) and its length, 8 or 16 to 40 (RFC 7873 §4). */
+  cookieAt = -1
+  cookieLength = 0
+  /** The query asks for the server's NSID (RFC 5001). */
+  nsid = false
+  /** Set by the responder before the reply is written: our COOKIE and NSID option data. */
+  replyCookie: Buffer | undefined = undefined
+  replyNsid: Buffer | undefined = undefined
 }
 
 const scratch = Buffer.alloc(256)
@@ -52,7 +61,8 @@ export function parseQuery (msg: Buffer): Query {
   const an = msg.readUInt16BE(6)
   const ns = msg.readUInt16BE(8)
   const ar = msg.readUInt16BE(10)
-  if (qd !== 1) { q.status = Status.FORMERR; return q }
+  if (qd > 1) { q.status = Status.FORMERR; return q }
+  if (qd === 0) return readCookieOnly(msg, q, an + ns, ar)
 
   // Question name: plain labels only, no compression, at most 255 octets.
   let pos = 12
@@ -90,6 +100,21 @@ export function parseQuery (msg: Buffer): Query {
   return q
 }
 
+/**
+ * No question: allowed only with a COOKIE option, as a client learning or refreshing a server
+ * cookie (RFC 7873 §5.4); the reply is NOERROR with no question. Anything else is FORMERR.
+ */
+function readCookieOnly (msg: Buffer, q: Query, records: number, ar: number): Query {
+  let pos = 12
+  for (let i = 0; i < records + ar; i++) {
+    pos = skipRecord(msg, pos, i >= records, q)
+    if (pos < 0) { q.status = Status.FORMERR; return q }
+  }
+  if (q.cookieAt === -1) q.status = Status.FORMERR
+  else if (q.ednsVersion > 0) q.status = Status.BADVERS
+  return q
+}
+
 /** Returns the offset after the record, or -1 when malformed. Reads OPT into `q` when allowed. */
 function skipRecord (msg: Buffer, start: number, optAllowed: boolean, q: Query): number {
   const nameStart = start
@@ -112,6 +137,13 @@ function skipRecord (msg: Buffer, start: number, optAllowed: boolean, q: Query):
     const olen = msg.readUInt16BE(o + 2)
     if (o + 4 + olen > end) return -1
     if (code === EDNS_OPTION.ECS && !readEcs(msg, o + 4, olen, q)) return -1
+    if (code === EDNS_OPTION.COOKIE && q.cookieAt === -1) {
+      // A malformed cookie is FORMERR (RFC 7873 §5.2.2); later COOKIE options are ignored (§5.2).
+      if (!cookieLengthOk(olen)) return -1
+      q.cookieAt = o + 4
+      q.cookieLength = olen
+    }
+    if (code === EDNS_OPTION.NSID) q.nsid = true
     o += 4 + olen
   }
   return end

@@ -5,10 +5,12 @@
  */
 import { choose, dependsOnClient, type Choice } from '../core/choose.js'
 import { ClientAddress } from '../core/client.js'
+import type { RateLimitOptions } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import { SelectionState } from '../core/select.js'
 import type { AnswerIndex, NameEntry, Plan } from './answer-index.js'
-import { CLASS, CLASSIC_UDP_SIZE, FLAG, RCODE, TYPE } from './constants.js'
+import { CLASS, CLASSIC_UDP_SIZE, EDNS_OPTION, FLAG, RCODE, TYPE } from './constants.js'
+import { answerCookie, Cookie, type CookieSecrets } from './cookies.js'
 import { parseQuery, Status, type Query } from './query.js'
 import type { QueryOutcome } from './stats.js'
 import { pointerOffset } from './template.js'
@@ -19,6 +21,17 @@ export interface Serving {
   readonly snapshot: Pick<Snapshot, 'pools' | 'byName' | 'geo'>
   /** Place clients by their ECS option (geo.ecs). */
   readonly ecs: boolean
+  /** Cookies and the server's identity (dns.cookies, dns.server_id); unset: neither. */
+  readonly protocol?: ProtocolSettings
+}
+
+export interface ProtocolSettings {
+  /** Answer COOKIE options with server cookies made and verified with these (RFC 7873, 9018). */
+  readonly cookies: CookieSecrets | undefined
+  /** NSID (RFC 5001) and the CH TXT id.server / hostname.bind answer. */
+  readonly serverId: Buffer | undefined
+  /** Response rate limiting, applied by the UDP listener after respond() (dns/rrl.ts). */
+  readonly rateLimit: RateLimitOptions | undefined
 }
 
 /** Filled in by respond() for `gslb explain`: who the client was taken to be, and the choice made for it. */
@@ -33,6 +46,8 @@ export interface ExplainSink {
 export interface ResponderOptions {
   /** EDNS payload size we advertise and the cap on UDP responses. */
   readonly udpPayloadSize: number
+  /** The time server cookies are stamped and checked with (ms since the epoch). @default Date.now */
+  readonly now?: () => number
 }
 
 /** What happened, for logs and counters (dns/stats.ts). */
@@ -46,12 +61,33 @@ export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: Resp
   outcome?: Outcome, client = '', selection: SelectionState = defaultSelection, explain?: ExplainSink): Buffer | undefined {
   const q = parseQuery(msg)
   if (q.status === Status.DROP) return undefined
-  if (outcome !== undefined) { outcome.qtype = q.qtype; outcome.ecs = q.ecsAt !== -1; outcome.pool = -1; outcome.members = undefined }
+  if (outcome !== undefined) {
+    outcome.qtype = q.qtype; outcome.ecs = q.ecsAt !== -1; outcome.pool = -1; outcome.members = undefined
+    outcome.key = q.key; outcome.limitAs = undefined; outcome.cookie = Cookie.NONE
+  }
   const prefix = tcp ? 2 : 0
   if (q.opcode !== 0) return errorResponse(msg, q, RCODE.NOTIMP, prefix, opts, outcome)
   if (q.status === Status.FORMERR) return errorResponse(msg, q, RCODE.FORMERR, prefix, opts, outcome)
   if (q.status === Status.BADVERS) return errorResponse(msg, q, RCODE.BADVERS, prefix, opts, outcome)
-  if (q.qclass !== CLASS.IN && q.qclass !== CLASS.ANY) return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
+  const protocol = serving.protocol
+  if (protocol !== undefined) {
+    if (q.cookieAt !== -1 && protocol.cookies !== undefined) {
+      const c = answerCookie(protocol.cookies, msg, q.cookieAt, q.cookieLength, client, Math.floor((opts.now ?? Date.now)() / 1000))
+      q.replyCookie = c.reply
+      if (outcome !== undefined) outcome.cookie = c.verdict
+      // RFC 7873 §5.2.3-5.2.4: over UDP, a server cookie that is not ours (or is too old) gets
+      // BADCOOKIE and a fresh one, so the client proves it sees our replies before it is answered;
+      // over TCP the handshake already did, and the answer carries the fresh cookie.
+      if (c.verdict === Cookie.BAD && !tcp) return errorResponse(msg, q, RCODE.BADCOOKIE, prefix, opts, outcome)
+    }
+    if (q.nsid && protocol.serverId !== undefined) q.replyNsid = protocol.serverId
+  }
+  // No question (a cookie request, RFC 7873 §5.4): NOERROR with our cookie.
+  if (q.qlen === 0) return errorResponse(msg, q, RCODE.NOERROR, prefix, opts, outcome)
+  if (q.qclass !== CLASS.IN && q.qclass !== CLASS.ANY) {
+    if (q.qclass === CLASS.CH && protocol?.serverId !== undefined && (q.key === ID_SERVER || q.key === HOSTNAME_BIND)) return chaosIdentity(msg, q, prefix, protocol.serverId, opts, outcome)
+    return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
+  }
   const qtype = q.qtype
   if (qtype >= TYPE.TKEY) {
     if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
@@ -161,7 +197,7 @@ function clientOf (msg: Buffer, q: Query, peer: string, ecs: boolean): ClientAdd
 
 function optLength (q: Query): number {
   if (!q.edns) return 0
-  return 11 + (q.ecsAt === -1 ? 0 : 8 + q.ecsLength)
+  return 11 + (q.ecsAt === -1 ? 0 : 8 + q.ecsLength) + (q.replyCookie === undefined ? 0 : 4 + q.replyCookie.length) + (q.replyNsid === undefined ? 0 : 4 + q.replyNsid.length)
 }
 
 function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number, opts: ResponderOptions,
@@ -192,7 +228,7 @@ function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number
   msg.copy(out, prefix + 12, 12, qdEnd)
   if (bodyLen > 0) body.copy(out, prefix + qdEnd, 0, bodyLen)
   if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, msg, q, 0, opts, scope)
-  if (outcome !== undefined) { outcome.rcode = plan.rcode; outcome.truncated = tc }
+  if (outcome !== undefined) { outcome.rcode = plan.rcode; outcome.truncated = tc; outcome.limitAs = plan.limitAs }
   return out
 }
 
@@ -217,7 +253,10 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
   return out
 }
 
-/** OPT: root owner, our payload size, extended rcode, version 0, DO copied, ECS echoed with its scope. */
+/**
+ * OPT: root owner, our payload size, extended rcode, version 0, DO copied, then the options: ECS
+ * echoed with its scope, our COOKIE, our NSID.
+ */
 function writeOpt (out: Buffer, at: number, msg: Buffer, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
   out[at] = 0
   out.writeUInt16BE(TYPE.OPT, at + 1)
@@ -225,15 +264,64 @@ function writeOpt (out: Buffer, at: number, msg: Buffer, q: Query, extRcode: num
   out[at + 5] = extRcode
   out[at + 6] = 0 // version
   out.writeUInt16BE(q.dnssecOk ? 0x8000 : 0, at + 7)
-  if (q.ecsAt === -1) { out.writeUInt16BE(0, at + 9); return }
-  const len = q.ecsLength
-  out.writeUInt16BE(8 + len, at + 9)
-  out.writeUInt16BE(8, at + 11)
-  out.writeUInt16BE(4 + len, at + 13)
-  out.writeUInt16BE(q.ecsFamily, at + 15)
-  out[at + 17] = q.ecsSource
-  out[at + 18] = scope // 0 unless the answer depended on the client's subnet (geo, nearest, hash)
-  msg.copy(out, at + 19, q.ecsAt, q.ecsAt + len)
+  out.writeUInt16BE(optLength(q) - 11, at + 9)
+  let p = at + 11
+  if (q.ecsAt !== -1) {
+    const len = q.ecsLength
+    out.writeUInt16BE(EDNS_OPTION.ECS, p)
+    out.writeUInt16BE(4 + len, p + 2)
+    out.writeUInt16BE(q.ecsFamily, p + 4)
+    out[p + 6] = q.ecsSource
+    out[p + 7] = scope // 0 unless the answer depended on the client's subnet (geo, nearest, hash)
+    msg.copy(out, p + 8, q.ecsAt, q.ecsAt + len)
+    p += 8 + len
+  }
+  for (const [code, data] of [[EDNS_OPTION.COOKIE, q.replyCookie], [EDNS_OPTION.NSID, q.replyNsid]] as const) {
+    if (data === undefined) continue
+    out.writeUInt16BE(code, p)
+    out.writeUInt16BE(data.length, p + 2)
+    data.copy(out, p + 4)
+    p += 4 + data.length
+  }
+}
+
+/** `id.server.` and `hostname.bind.` as lookup keys (RFC 4892). */
+const ID_SERVER = '\x02id\x06server\x00'
+const HOSTNAME_BIND = '\x08hostname\x04bind\x00'
+
+/**
+ * CH TXT id.server / hostname.bind: this server's `dns.server_id` (RFC 4892), the name operators
+ * of several nodes ask to see which one answered. Other types get NODATA.
+ */
+function chaosIdentity (msg: Buffer, q: Query, prefix: number, id: Buffer, opts: ResponderOptions, outcome?: Outcome): Buffer {
+  const txt = q.qtype === TYPE.TXT || q.qtype === TYPE.ANY
+  const qdEnd = 12 + q.qlen + 4
+  const rr = txt ? 12 + 1 + id.length : 0
+  const opt = optLength(q)
+  const size = qdEnd + rr + opt
+  const out = Buffer.allocUnsafe(prefix + size)
+  if (prefix === 2) out.writeUInt16BE(size, 0)
+  out.writeUInt16BE(q.id, prefix)
+  out.writeUInt16BE(FLAG.QR | FLAG.AA | (q.flags & (FLAG.RD | FLAG.CD)), prefix + 2)
+  out.writeUInt16BE(1, prefix + 4)
+  out.writeUInt16BE(txt ? 1 : 0, prefix + 6)
+  out.writeUInt16BE(0, prefix + 8)
+  out.writeUInt16BE(opt > 0 ? 1 : 0, prefix + 10)
+  msg.copy(out, prefix + 12, 12, qdEnd)
+  let at = prefix + qdEnd
+  if (txt) {
+    out.writeUInt16BE(0xc00c, at)
+    out.writeUInt16BE(TYPE.TXT, at + 2)
+    out.writeUInt16BE(CLASS.CH, at + 4)
+    out.writeUInt32BE(0, at + 6)
+    out.writeUInt16BE(1 + id.length, at + 10)
+    out[at + 12] = id.length
+    id.copy(out, at + 13)
+    at += rr
+  }
+  if (opt > 0) writeOpt(out, at, msg, q, 0, opts)
+  if (outcome !== undefined) { outcome.rcode = RCODE.NOERROR; outcome.truncated = false }
+  return out
 }
 
 /** SERVFAIL for a query whose answer could not be built (a bug): the server stays up. */

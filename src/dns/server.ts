@@ -17,6 +17,7 @@ import { SelectionState } from '../core/select.js'
 import { respond, servfail, type ExplainSink, type ResponderOptions, type Serving } from './responder.js'
 import { DnsStats, newOutcome } from './stats.js'
 import { TcpTable } from './tcp-table.js'
+import { RateLimiter, slipped, Verdict, type RrlCounts } from './rrl.js'
 
 export interface ServingSource {
   /** What to answer from; read once per query. */
@@ -35,6 +36,8 @@ export interface DnsCounters {
   tcpClientCapped: number
   tcpTimeouts: number
   errors: number
+  /** Responses rate limited over UDP (dns/rrl.ts): dropped, sent truncated, or only counted (log_only). */
+  readonly rrl: RrlCounts
 }
 
 export class DnsServer {
@@ -50,12 +53,16 @@ export class DnsServer {
   readonly stats = new DnsStats()
   readonly #outcome = newOutcome()
   readonly #countDetail: boolean
-  readonly counters: DnsCounters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpClientCapped: 0, tcpTimeouts: 0, errors: 0 }
+  readonly counters: DnsCounters
   #lastErrorLog = 0
+  readonly #rrl: RateLimiter
 
-  constructor (source: ServingSource, opts: DnsOptions, log: Logger, countDetail = true) {
+  /** `processes`: how many processes share the sockets (--workers); each rate limits at its part. */
+  constructor (source: ServingSource, opts: DnsOptions, log: Logger, countDetail = true, processes = 1) {
     this.#source = source
     this.#countDetail = countDetail
+    this.#rrl = new RateLimiter(opts.rateLimit, processes, log.child({ mod: 'rrl' }))
+    this.counters = { queries: 0, dropped: 0, rcodes: new Array<number>(16).fill(0), tcpConnections: 0, tcpEvicted: 0, tcpClientCapped: 0, tcpTimeouts: 0, errors: 0, rrl: this.#rrl.counts }
     this.#opts = opts
     this.#responder = { udpPayloadSize: opts.udpPayloadSize }
     this.#log = log
@@ -114,19 +121,27 @@ export class DnsServer {
   answer (msg: Buffer, tcp: boolean, client: string): Buffer | undefined {
     this.counters.queries++
     let out: Buffer | undefined
-    const o = this.#countDetail ? this.#outcome : undefined
+    const serving = this.#source.get()
+    const limits = tcp ? undefined : serving.protocol?.rateLimit
+    const o = this.#outcome
     try {
-      out = respond(msg, tcp, this.#source.get(), this.#responder, o, client, this.#selection)
+      out = respond(msg, tcp, serving, this.#responder, o, client, this.#selection)
     } catch (err) {
       this.counters.errors++
       this.#logError(err, 'answer failed; sent SERVFAIL')
       out = servfail(msg, tcp)
-      if (o !== undefined) { o.rcode = 2; o.pool = -1; o.truncated = false }
+      o.rcode = 2; o.pool = -1; o.truncated = false; o.limitAs = undefined
     }
     if (out === undefined) { this.counters.dropped++; return undefined }
+    if (limits !== undefined) {
+      this.#rrl.configure(limits)
+      const verdict = this.#rrl.check(client, o)
+      if (verdict === Verdict.DROP) return undefined
+      if (verdict === Verdict.SLIP) out = slipped(out)
+    }
     const rcode = (out[(tcp ? 2 : 0) + 3] as number) & 0xf
     ;(this.counters.rcodes[rcode] as number)++
-    if (o !== undefined) this.stats.count(tcp, o)
+    if (this.#countDetail) this.stats.count(tcp, o)
     if (this.#opts.queryLog) this.#logQuery(msg, out, tcp, client)
     return out
   }
@@ -181,6 +196,9 @@ export class DnsServer {
 
   /** TCP connections open now. */
   get tcpOpen (): number { return this.#conns.size }
+
+  /** Rate limiting buckets held now. */
+  get rrlTableSize (): number { return this.#rrl.size }
 
   #logQuery (msg: Buffer, out: Buffer, tcp: boolean, client: string): void {
     let qname = '?'

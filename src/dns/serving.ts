@@ -4,18 +4,24 @@
  * always sees answers and pools of the same configuration. A reload compiles before it publishes
  * (prepare), so a zone that does not compile leaves everything serving as it was.
  */
-import type { GslbConfig } from '../config/model.js'
+import type { CookieOptions, GslbConfig } from '../config/model.js'
 import type { Snapshot } from '../core/core.js'
 import { compileAnswers, type AnswerIndex, type PoolShape } from './answer-index.js'
-import type { Serving } from './responder.js'
+import type { CookieSecrets } from './cookies.js'
+import type { ProtocolSettings, Serving } from './responder.js'
+
+interface Compiled { readonly config: GslbConfig, readonly index: AnswerIndex, readonly protocol: ProtocolSettings }
 
 export class DnsServing {
-  #compiled: { readonly config: GslbConfig, readonly index: AnswerIndex }
+  #compiled: Compiled
   #serving: Serving
+  readonly #secrets: (opts: CookieOptions) => CookieSecrets | undefined
 
-  constructor (snapshot: Snapshot) {
-    this.#compiled = { config: snapshot.config, index: compileConfig(snapshot.config) }
-    this.#serving = { answers: this.#compiled.index, snapshot, ecs: snapshot.config.geo.ecs }
+  /** `secrets`: where cookie secrets come from (dns/cookie-secret.ts; none for `explain --offline`). */
+  constructor (snapshot: Snapshot, secrets: (opts: CookieOptions) => CookieSecrets | undefined = () => undefined) {
+    this.#secrets = secrets
+    this.#compiled = this.#compile(snapshot.config)
+    this.#serving = this.#servingFor(snapshot)
   }
 
   /** What to answer from now; read once per query. */
@@ -23,13 +29,24 @@ export class DnsServing {
 
   /** Compile `config` ahead of its publication; throws when it does not compile. */
   prepare (config: GslbConfig): void {
-    this.#compiled = { config, index: compileConfig(config) }
+    this.#compiled = this.#compile(config)
   }
 
   /** A new snapshot: its config's answers are compiled here unless prepare() did it already. */
   publish (snapshot: Snapshot): void {
-    if (snapshot.config !== this.#compiled.config) this.#compiled = { config: snapshot.config, index: compileConfig(snapshot.config) }
-    this.#serving = { answers: this.#compiled.index, snapshot, ecs: snapshot.config.geo.ecs }
+    if (snapshot.config !== this.#compiled.config) this.#compiled = this.#compile(snapshot.config)
+    this.#serving = this.#servingFor(snapshot)
+  }
+
+  #compile (config: GslbConfig): Compiled {
+    const index = compileConfig(config)
+    const id = config.dns.serverId
+    return { config, index, protocol: { cookies: this.#secrets(config.dns.cookies), serverId: id === undefined ? undefined : Buffer.from(id, 'latin1'), rateLimit: config.dns.rateLimit } }
+  }
+
+  #servingFor (snapshot: Snapshot): Serving {
+    const c = this.#compiled
+    return { answers: c.index, snapshot, ecs: snapshot.config.geo.ecs, protocol: c.protocol }
   }
 }
 

@@ -7,11 +7,13 @@
 import { SlotCounts } from '../core/slots.js'
 import type { MemberView } from '../core/pool-view.js'
 import { TYPE } from './constants.js'
+import { Cookie } from './cookies.js'
+import type { LimitAs } from './rrl.js'
 
 /** Query types counted by name; the rest count as OTHER. */
 export const QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'HTTPS', 'SVCB', 'OTHER'] as const
 /** Rcodes counted by name; the rest count as OTHER. */
-export const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'OTHER'] as const
+export const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'BADCOOKIE', 'OTHER'] as const
 
 /** Query type (below 256) → its slot in QTYPES: a table, not a Map, on the query path. */
 const QTYPE_SLOT = new Uint8Array(256).fill(QTYPES.length - 1)
@@ -28,10 +30,14 @@ export interface QueryOutcome {
   /** The pool's slot when the answer came from a pool, else -1. */
   pool: number
   members: readonly MemberView[] | undefined
+  /** The query name's lookup key, and how rate limiting classes the response (dns/rrl.ts): unset for an answer or an error. */
+  key: string
+  limitAs: LimitAs | undefined
+  cookie: Cookie
 }
 
 export function newOutcome (): QueryOutcome {
-  return { rcode: 0, truncated: false, qtype: 0, ecs: false, pool: -1, members: undefined }
+  return { rcode: 0, truncated: false, qtype: 0, ecs: false, pool: -1, members: undefined, key: '', limitAs: undefined, cookie: Cookie.NONE }
 }
 
 export class DnsStats {
@@ -44,7 +50,7 @@ export class DnsStats {
 
   count (tcp: boolean, o: QueryOutcome): void {
     const q = o.qtype < 256 ? QTYPE_SLOT[o.qtype] as number : o.qtype === TYPE.CAA ? CAA_SLOT : QTYPES.length - 1
-    const r = o.rcode <= 5 ? o.rcode : o.rcode === 16 ? 6 : RCODES.length - 1
+    const r = o.rcode <= 5 ? o.rcode : o.rcode === 16 ? 6 : o.rcode === 23 ? 7 : RCODES.length - 1
     const t = tcp ? 1 : 0
     const i = (t * QTYPES.length + q) * RCODES.length + r
     this.queries[i] = (this.queries[i] as number) + 1

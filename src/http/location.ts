@@ -21,9 +21,17 @@ function table (chars: string): Uint8Array {
   return t
 }
 
-function encodeChar (c: string): string {
-  const code = c.charCodeAt(0)
-  return code > 0xff ? encodeURIComponent(c) : `%${HEX[code >> 4] as string}${HEX[code & 15] as string}`
+/**
+ * The escape for the character at `i`, and how many UTF-16 units it took. Latin-1 is one byte (Node
+ * hands over a request target's bytes as latin1); above it UTF-8: a surrogate pair as one code
+ * point, and a lone surrogate, which encodeURIComponent() throws on, as U+FFFD (as URL parsers do).
+ */
+function encodeAt (text: string, i: number): [string, number] {
+  const code = text.charCodeAt(i)
+  if (code <= 0xff) return [`%${HEX[code >> 4] as string}${HEX[code & 15] as string}`, 1]
+  const point = text.codePointAt(i) as number
+  if (point > 0xffff) return [encodeURIComponent(String.fromCodePoint(point)), 2]
+  return [encodeURIComponent(code >= 0xd800 && code <= 0xdfff ? '\ufffd' : text[i] as string), 1]
 }
 
 /** Keep valid %XX escapes (uppercased), encode anything outside `safe`; undefined on a bad escape. */
@@ -43,8 +51,12 @@ function clean (text: string, safe: Uint8Array): string | undefined {
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined
       out += `%${hex.toUpperCase()}`
       i += 2
+    } else if (code < 128 && safe[code] === 1) {
+      out += c
     } else {
-      out += code < 128 && safe[code] === 1 ? c : encodeChar(c)
+      const [escaped, width] = encodeAt(text, i)
+      out += escaped
+      i += width - 1
     }
   }
   return out

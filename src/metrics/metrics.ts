@@ -20,7 +20,7 @@ import { STATUSES, type HttpStats } from '../http/stats.js'
 export interface MetricsSource {
   readonly snapshot: () => Snapshot
   readonly slots: { readonly members: Slots, readonly pools: Slots }
-  readonly dns: { readonly stats: DnsStats, readonly counters: DnsCounters, readonly tcpOpen: () => number }
+  readonly dns: { readonly stats: DnsStats, readonly counters: DnsCounters, readonly tcpOpen: () => number, readonly rrlBuckets: () => number }
   readonly http: HttpStats | undefined
   readonly lifecycle: Lifecycle
   /** With a `cluster:` section: this node's name, whether Redis answers, and the other nodes' freshness. */
@@ -81,6 +81,13 @@ export class Metrics {
       c.inc({ reason: 'total_cap' }, src.dns.counters.tcpEvicted)
     })
     gauge(r, 'gslb_dns_tcp_connections', 'TCP DNS connections open now.', [], 'sum', g => g.set(src.dns.tcpOpen()))
+    counter(r, 'gslb_dns_rate_limited_total', 'UDP responses over their rate limit (dns.rate_limit), by what was done: dropped, slipped (sent truncated), logged (log_only: sent).', ['action'], c => {
+      const n = src.dns.counters.rrl
+      c.inc({ action: 'dropped' }, n.dropped)
+      c.inc({ action: 'slipped' }, n.slipped)
+      c.inc({ action: 'logged' }, n.logged)
+    })
+    gauge(r, 'gslb_dns_rate_limit_buckets', 'Rate limiting buckets (client network and response class) held now.', [], 'sum', g => g.set(src.dns.rrlBuckets()))
     counter(r, 'gslb_dns_pool_answers_total', 'DNS answers taken from a pool, by pool.', ['pool'], c => {
       for (let slot = 0; slot < src.slots.pools.size; slot++) {
         const n = src.dns.stats.poolAnswers.get(slot)

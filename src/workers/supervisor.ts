@@ -55,7 +55,8 @@ export async function supervise (opts: SuperviseOptions): Promise<void> {
   const allReady = new Promise<void>((resolve, reject) => { started = resolve; failed = reject })
 
   const fork = (): void => {
-    const w = cluster.fork()
+    // GSLB_WORKERS: each worker rate limits DNS responses at its share (dns/rrl.ts).
+    const w = cluster.fork({ GSLB_WORKERS: String(opts.workers) })
     const channel = channelOf(w)
     const link = admin.attach(`worker ${w.id}`, channel)
     const controlLink = control.attach(`worker ${w.id}`, channel)

@@ -139,3 +139,62 @@ export function decodeBoth (buf: Buffer): DecodedMessage {
   assert.equal(theirs.additionals.length, ours.additional.length + (ours.opt === undefined ? 0 : 1))
   return ours
 }
+
+/**
+ * The wire form of a decoded message, uncompressed, OPT last in the additional section: the inverse
+ * of decodeMessage for messages written that way. OPT flag bits other than DO are not kept by the
+ * decoder, so they come back as 0.
+ */
+export function encodeMessage (m: DecodedMessage): Buffer {
+  const h = Buffer.alloc(12)
+  h.writeUInt16BE(m.id, 0)
+  const bits: Array<[boolean, number]> = [[m.qr, 0x8000], [m.aa, 0x0400], [m.tc, 0x0200], [m.rd, 0x0100], [m.ra, 0x0080], [m.z, 0x0040], [m.ad, 0x0020], [m.cd, 0x0010]]
+  h.writeUInt16BE(bits.reduce((f, [on, bit]) => on ? f | bit : f, (m.opcode << 11) | (m.rcode & 0xf)), 2)
+  h.writeUInt16BE(m.question.length, 4)
+  h.writeUInt16BE(m.answer.length, 6)
+  h.writeUInt16BE(m.authority.length, 8)
+  h.writeUInt16BE(m.additional.length + (m.opt === undefined ? 0 : 1), 10)
+  const record = (name: string, type: number, cls: number, ttl: number, rdata: Buffer): Buffer => {
+    const f = Buffer.alloc(10)
+    f.writeUInt16BE(type, 0)
+    f.writeUInt16BE(cls, 2)
+    f.writeUInt32BE(ttl, 4)
+    f.writeUInt16BE(rdata.length, 8)
+    return Buffer.concat([encodeTextName(name), f, rdata])
+  }
+  const parts: Buffer[] = [h]
+  for (const q of m.question) {
+    const f = Buffer.alloc(4)
+    f.writeUInt16BE(q.type, 0)
+    f.writeUInt16BE(q.class, 2)
+    parts.push(encodeTextName(q.name), f)
+  }
+  for (const rr of [...m.answer, ...m.authority, ...m.additional]) parts.push(record(rr.name, rr.type, rr.class, rr.ttl, rr.rdata))
+  if (m.opt !== undefined) {
+    const o = m.opt
+    const rdata = Buffer.concat(o.options.map(({ code, data }) => {
+      const oh = Buffer.alloc(4)
+      oh.writeUInt16BE(code, 0)
+      oh.writeUInt16BE(data.length, 2)
+      return Buffer.concat([oh, data])
+    }))
+    const ttl = ((o.extRcode << 24) | (o.version << 16) | (o.dnssecOk ? 0x8000 : 0)) >>> 0
+    parts.push(record('.', 41, o.udpSize, ttl, rdata))
+  }
+  return Buffer.concat(parts)
+}
+
+/** A name in decodeMessage's text form (latin1 labels, `\.` and `\\` escaped, trailing dot) on the wire. */
+export function encodeTextName (name: string): Buffer {
+  const out: number[] = []
+  let label: number[] = []
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i] as string
+    if (c === '\\') { label.push(name.charCodeAt(++i)); continue }
+    if (c !== '.') { label.push(name.charCodeAt(i)); continue }
+    if (label.length > 0) out.push(label.length, ...label)
+    label = []
+  }
+  if (label.length > 0) out.push(label.length, ...label)
+  return Buffer.from([...out, 0])
+}

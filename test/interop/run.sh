@@ -52,7 +52,19 @@ expect "dig 0x20 case kept"      "$D WwW.ExAmPlE.tEsT"                   "^WwW\.
 expect "dig AXFR refused"        "$D +tcp example.test AXFR"             "Transfer failed|REFUSED"
 expect "kdig A"                  "$K www.example.test"                   "status: NOERROR"
 expect "kdig TCP"                "$K +tcp mail.example.test AAAA"        "2001:db8::25"
-expect "kdig NSID ignored"       "$K +nsid www.example.test"             "status: NOERROR"
+expect "kdig NSID names the node" "$K +nsid www.example.test"             'NSID: .*"gslb-demo"'
+expect "dig NSID names the node"  "$D +nsid www.example.test"             'NSID: .*\("gslb-demo"\)'
+expect "dig CH TXT id.server"     "$D +short CH TXT id.server"            '^"gslb-demo"$'
+expect "dig CH TXT version.bind"  "$D CH TXT version.bind"                "status: REFUSED"
+expect "dig +cookie: good"        "$D +cookie www.example.test"           "COOKIE: [0-9a-f]{48} \(good\)"
+expect "kdig +cookie"             "$K +cookie www.example.test"           "COOKIE: [0-9A-F]{48}"
+# A server cookie that is not ours: BADCOOKIE, then dig retries with the fresh one and is answered.
+BAD=0102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+expect "dig wrong cookie: BADCOOKIE" "$D +cookie=$BAD +nobadcookie www.example.test" "status: BADCOOKIE"
+expect "dig wrong cookie: retried"   "$D +cookie=$BAD www.example.test"   "BADCOOKIE, retrying"
+expect "dig wrong cookie: answered"  "$D +cookie=$BAD www.example.test"   "status: NOERROR"
+expect "dig cookie over TCP"      "$D +tcp +cookie=$BAD www.example.test" "status: NOERROR"
+expect "dig cookie 7 bytes: FORMERR" "$D +nocookie +ednsopt=10:01020304050607 www.example.test" "status: FORMERR"
 expect "dig NOTIFY: NOTIMP"       "$D +opcode=notify example.test SOA"    "opcode: NOTIFY, status: NOTIMP"
 expect "kdig wildcard"           "$K a.b.apps.example.test"              "192\.0\.2\.80"
 
