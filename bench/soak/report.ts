@@ -15,6 +15,7 @@ export interface SoakResult {
   readonly load: number
   readonly shares: { readonly udp: number, readonly tcp: number, readonly http: number }
   readonly warmS: number
+  readonly nodeFlags: string
   readonly rrl: boolean
   readonly floodQps: number
   readonly canaryQps: number
@@ -45,7 +46,7 @@ export function report (r: SoakResult): number {
   const targets: Array<[string, boolean]> = []
   const lines: string[] = []
   const out = (s = ''): void => { lines.push(s) }
-  out(`soak: ${String(r.duration)} s, gslb serve --workers 2, node ${process.version}, ${new Date(r.t0).toISOString().slice(0, 10)}; legitimate load ${String(r.load * 100)}% of the capacity measured first, split UDP ${String(r.shares.udp * 100)}% / TCP ${String(r.shares.tcp * 100)}% / HTTP ${String(r.shares.http * 100)}%`)
+  out(`soak: ${String(r.duration)} s, gslb serve --workers 2, node ${process.version} ${r.nodeFlags === '' ? '(no flags)' : r.nodeFlags}, ${new Date(r.t0).toISOString().slice(0, 10)}; legitimate load ${String(r.load * 100)}% of the capacity measured first, split UDP ${String(r.shares.udp * 100)}% / TCP ${String(r.shares.tcp * 100)}% / HTTP ${String(r.shares.http * 100)}%`)
   out()
   out('| client | from | capacity measured | rate driven | sent | answered correctly | lost (no answer) | wrong answer |')
   out('|---|---|---|---|---|---|---|---|')
