@@ -80,6 +80,12 @@ export function report (r: SoakResult): number {
     targets.push([`${p.role}: max event-loop stall, net of waiting for a CPU, ${stall.maxNetMs.toFixed(1)} ms <= ${String(MAX_STALL_MS)} ms (raw ${stall.maxMs.toFixed(1)} ms)`, stall.maxNetMs <= MAX_STALL_MS && stall.seconds > 0])
   }
   out(`\nhost CPU busy during the load: ${(r.hostBusy * 100).toFixed(0)}% of its cores (the clients, the backends, this harness and anything else running included)`)
+  out(`\nRSS MiB by ${String(r.warmS)}-s window (medians), to tell a plateau from a climb:`)
+  for (const p of r.procs) {
+    const windows: string[] = []
+    for (let from = 0; from < r.duration; from += r.warmS) windows.push(mib(median(r.sampler.window(p.pid, from, from + r.warmS).map(s => s.rssKiB))))
+    out(`  ${p.role}: ${windows.join(' ')}`)
+  }
   const metricsStallMs = Math.max(0, r.metricsLagMaxS * 1000 - 10)
   out(`\nworkers' max event-loop delay from /metrics (gslb_nodejs_eventloop_lag_max_seconds, less its 10-ms resolution, scraped every 5 s; it includes waiting for a CPU): ${metricsStallMs.toFixed(1)} ms`)
 

@@ -10,10 +10,11 @@
  * (its own code, garbage collection, a blocking call). Once a second a line
  * `epoch_ms max_stall_ms max_net_stall_ms cpu_wait_ms_that_second longest_gc_ms its_kind` (perf_hooks'
  * NODE_PERFORMANCE_GC_* flags: 1 minor, 2 major, 4 incremental, 8 weak callbacks) is appended to
- * `$GSLB_SOAK_STALL_DIR/<pid>.log`. Costs one small file read per tick. The timers are unref'd:
+ * `$GSLB_SOAK_STALL_DIR/<pid>.log`, asynchronously. Costs one small read of /proc per tick. The timers are unref'd:
  * they never keep a stopping process alive.
  */
-import { appendFileSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { appendFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 
@@ -30,6 +31,7 @@ if (dir !== undefined && dir !== '') {
   let maxNetMs = 0
   let maxGcMs = 0
   let maxGcKind = 0
+  let written = Promise.resolve()
   new PerformanceObserver(list => {
     for (const e of list.getEntries()) {
       if (e.duration > maxGcMs) { maxGcMs = e.duration; maxGcKind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0 }
@@ -51,6 +53,7 @@ if (dir !== undefined && dir !== '') {
     maxNetMs = 0
     maxGcMs = 0
     maxGcKind = 0
-    try { appendFileSync(file, line) } catch { /* the run's directory is gone: nothing to report to */ }
+    // Written off the event loop (a synchronous write to a busy disk would be a stall of its own), in order.
+    written = written.then(async () => { await appendFile(file, line) }).catch(() => { /* the run's directory is gone */ })
   }, 1000).unref()
 }
