@@ -9,10 +9,10 @@
  * --no-rrl leaves `dns.rate_limit` out of the configuration (the flood then measures the
  * amplification without it); so does a gslb whose loader does not know the key yet, saying so.
  * --node-flags are given to node for the server's processes (the workers inherit them); the default,
- * --single-threaded-gc, keeps V8's scavenges on the main thread: with the clients on the same two
- * cores, a parallel scavenge waits for helper threads that get no CPU, and its 100-270 ms are the
- * co-located clients' doing, not the server's (docs/benchmarks.md "Soak"). --node-flags '' runs
- * node as it comes.
+ * --single-threaded-gc, keeps V8's scavenges on the main thread: with the clients (and whatever
+ * else runs) on the same two cores, a parallel scavenge can wait 100-270 ms for helper threads that
+ * get no CPU, a stall of the host's making (docs/benchmarks.md "Soak"). --node-flags '' runs node
+ * as it comes.
  *
  * Targets: 0 lost answers for the legitimate clients, RSS growth under 10% after warm-up, no file
  * descriptor growth, no event-loop stall over 50 ms. Prints a table; exits 1 when a target fails.
