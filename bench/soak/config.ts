@@ -75,7 +75,7 @@ export function writeConfig (dir: string, opts: ConfigOptions, variant: Variant)
   // Per worker, the rate is divided by the number of workers (docs/dns.md): 20/s per /24 in all.
   const rateLimit = opts.rateLimit
     ? `  rate_limit: { responses_per_second: 20, window: 15s, slip: 2, exempt: ["${SOURCES.exempt}"] }\n`
-    : ''
+    : '  rate_limit: { responses_per_second: 0 }\n'
   writeFileSync(join(dir, 'gslb.yaml'), `# The soak configuration (bench/soak/config.ts), ${variant.kind === 'broken' ? 'BROKEN on purpose: a bad duration' : `m2 weight ${String(m2Weight)}`}.
 listen:
   dns: ["${opts.listen.dns}"]

@@ -14,7 +14,10 @@ export interface SoakResult {
   readonly duration: number
   readonly load: number
   readonly shares: { readonly udp: number, readonly tcp: number, readonly http: number }
+  /** Warm-up (the first fifth of the run): RSS growth is measured from the window after it. */
   readonly warmS: number
+  /** The length of the RSS windows compared: the one after the warm-up, and the last. */
+  readonly windowS: number
   readonly nodeFlags: string
   readonly rrl: boolean
   readonly floodQps: number
@@ -64,11 +67,12 @@ export function report (r: SoakResult): number {
   for (const [e, n] of Object.entries(c.http.errors)) out(`  HTTP error ${e}: ${String(n)}`)
 
   out()
-  out(`| process | RSS MiB, ${String(r.warmS)}-${String(2 * r.warmS)} s (median) | RSS MiB, last ${String(r.warmS)} s (median) | RSS growth | CPU s used | fds idle before / after | fds under load, first / last window (median) | max event-loop stall ms (CPU wait that second) | max stall net of CPU wait, ms |`)
+  const w = r.windowS
+  out(`| process | RSS MiB, ${String(r.warmS)}-${String(r.warmS + w)} s (median) | RSS MiB, last ${String(w)} s (median) | RSS growth | CPU s used | fds idle before / after | fds under load, first / last window (median) | max event-loop stall ms (CPU wait that second) | max stall net of CPU wait, ms |`)
   out('|---|---|---|---|---|---|---|---|---|')
-  const endFrom = r.duration - r.warmS
+  const endFrom = r.duration - w
   for (const p of r.procs) {
-    const first = r.sampler.window(p.pid, r.warmS, 2 * r.warmS)
+    const first = r.sampler.window(p.pid, r.warmS, r.warmS + w)
     const last = r.sampler.window(p.pid, endFrom, r.duration + 1)
     const rss0 = median(first.map(s => s.rssKiB))
     const rss1 = median(last.map(s => s.rssKiB))
@@ -80,10 +84,10 @@ export function report (r: SoakResult): number {
     targets.push([`${p.role}: max event-loop stall, net of waiting for a CPU, ${stall.maxNetMs.toFixed(1)} ms <= ${String(MAX_STALL_MS)} ms (raw ${stall.maxMs.toFixed(1)} ms)`, stall.maxNetMs <= MAX_STALL_MS && stall.seconds > 0])
   }
   out(`\nhost CPU busy during the load: ${(r.hostBusy * 100).toFixed(0)}% of its cores (the clients, the backends, this harness and anything else running included)`)
-  out(`\nRSS MiB by ${String(r.warmS)}-s window (medians), to tell a plateau from a climb:`)
+  out(`\nRSS MiB by ${String(w)}-s window (medians), to tell a plateau from a climb (warm-up: the first ${String(r.warmS)} s):`)
   for (const p of r.procs) {
     const windows: string[] = []
-    for (let from = 0; from < r.duration; from += r.warmS) windows.push(mib(median(r.sampler.window(p.pid, from, from + r.warmS).map(s => s.rssKiB))))
+    for (let from = 0; from < r.duration; from += w) windows.push(mib(median(r.sampler.window(p.pid, from, from + w).map(s => s.rssKiB))))
     out(`  ${p.role}: ${windows.join(' ')}`)
   }
   const metricsStallMs = Math.max(0, r.metricsLagMaxS * 1000 - 10)
@@ -101,7 +105,7 @@ export function report (r: SoakResult): number {
     const rl = r.server.rateLimited
     out()
     out(`| flood (one name, 127.0.66.0/24), rate limiting ${r.rrl ? 'on' : 'off'} | sent | full replies | TC=1 replies (slipped) | no reply (dropped) | bytes sent | bytes received | amplification |`)
-    out('|---|---|---|---|---|---|---|---|---|')
+    out('|---|---|---|---|---|---|---|---|')
     out(`| ${String(r.floodQps)} qps for ${(r.duration / 3).toFixed(0)} s | ${int(f.sent)} | ${int(f.full)} | ${int(f.tc)} | ${int(f.dropped)} | ${int(f.bytesSent)} | ${int(f.bytesReceived)} | ${(f.bytesReceived / f.bytesSent).toFixed(2)} |`)
     out(`\nserver: gslb_dns_rate_limited_total dropped ${int(rl.dropped)}, slipped ${int(rl.slipped)}, logged ${int(rl.logged)}`)
     if (r.rrl) targets.push([`the flood was rate limited: ${int(f.tc)} TC=1 and ${int(f.dropped)} dropped of ${int(f.sent)}`, f.tc + f.dropped > 0])
