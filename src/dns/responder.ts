@@ -276,13 +276,15 @@ function writeOpt (out: Buffer, at: number, msg: Buffer, q: Query, extRcode: num
     msg.copy(out, p + 8, q.ecsAt, q.ecsAt + len)
     p += 8 + len
   }
-  for (const [code, data] of [[EDNS_OPTION.COOKIE, q.replyCookie], [EDNS_OPTION.NSID, q.replyNsid]] as const) {
-    if (data === undefined) continue
-    out.writeUInt16BE(code, p)
-    out.writeUInt16BE(data.length, p + 2)
-    data.copy(out, p + 4)
-    p += 4 + data.length
-  }
+  if (q.replyCookie !== undefined) p = writeOption(out, p, EDNS_OPTION.COOKIE, q.replyCookie)
+  if (q.replyNsid !== undefined) writeOption(out, p, EDNS_OPTION.NSID, q.replyNsid)
+}
+
+function writeOption (out: Buffer, at: number, code: number, data: Buffer): number {
+  out.writeUInt16BE(code, at)
+  out.writeUInt16BE(data.length, at + 2)
+  data.copy(out, at + 4)
+  return at + 4 + data.length
 }
 
 /** `id.server.` and `hostname.bind.` as lookup keys (RFC 4892). */
