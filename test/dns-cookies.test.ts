@@ -172,6 +172,13 @@ describe('the responder', () => {
     assert.equal(r.question.length, 0)
     assert.equal(cookieOf(r.raw)?.length, 24)
   })
+  test('no question with a cookie while cookies are off: FORMERR, as without a cookie', () => {
+    const off = { ...serving, protocol: { cookies: undefined, serverId: undefined, rateLimit: undefined } }
+    const q = withCookie(hex('0102030405060708'))
+    const noQuestion = Buffer.concat([q.subarray(0, 12), q.subarray(12 + 18 + 4)])
+    noQuestion.writeUInt16BE(0, 4)
+    assert.equal(decodeMessage(respond(noQuestion, false, off, opts, undefined, '192.0.2.1') as Buffer).rcode, 1)
+  })
   test('no question and no cookie stays FORMERR', () => {
     const q = buildQuery({ name: 'www.example.test' })
     const noQuestion = Buffer.concat([q.subarray(0, 12), q.subarray(12 + 18 + 4)])

@@ -122,7 +122,7 @@ export const ADMIN_LIMITS = {
 export function buildAdminApp (core: GslbCore, hooks: AdminHooks = {}): FastifyInstance {
   const { explain, lifecycle } = hooks
   // Limits of its own, tighter than the redirect service's (docs/security.md): small bodies and
-  // headers, slow clients cut off, and at most ADMIN_MAX_CONNECTIONS open (admin/server.ts).
+  // headers, slow clients cut off, and at most ADMIN_LIMITS.connections open (admin/server.ts).
   const f = Fastify({
     logger: false,
     bodyLimit: ADMIN_LIMITS.bodyBytes,

@@ -82,8 +82,8 @@ export function respond (msg: Buffer, tcp: boolean, serving: Serving, opts: Resp
     }
     if (q.nsid && protocol.serverId !== undefined) q.replyNsid = protocol.serverId
   }
-  // No question (a cookie request, RFC 7873 §5.4): NOERROR with our cookie.
-  if (q.qlen === 0) return errorResponse(msg, q, RCODE.NOERROR, prefix, opts, outcome)
+  // No question (a cookie request, RFC 7873 §5.4): NOERROR with our cookie; FORMERR when cookies are off.
+  if (q.qlen === 0) return errorResponse(msg, q, q.replyCookie === undefined ? RCODE.FORMERR : RCODE.NOERROR, prefix, opts, outcome)
   if (q.qclass !== CLASS.IN && q.qclass !== CLASS.ANY) {
     if (q.qclass === CLASS.CH && protocol?.serverId !== undefined && (q.key === ID_SERVER || q.key === HOSTNAME_BIND)) return chaosIdentity(msg, q, prefix, protocol.serverId, opts, outcome)
     return errorResponse(msg, q, RCODE.REFUSED, prefix, opts, outcome)
