@@ -15,7 +15,11 @@ import { newOutcome, type QueryOutcome } from '../src/dns/stats.js'
 import { wireKey } from '../src/dns/answer-index.js'
 import { parseCidr, type Cidr } from '../src/net/cidr.js'
 import { buildQuery, tcpExchange, udpExchange } from './helpers/dns.js'
-import { startStack, zone, type Stack } from './helpers/stack.js'
+import { startStack, writeConfig, zone, type Stack } from './helpers/stack.js'
+import { loadConfig } from '../src/config/load.js'
+import { restartNeeded } from '../src/config/restart.js'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 
 const opts = (o: Partial<RateLimitOptions> = {}): RateLimitOptions => ({ ...RATE_LIMIT_DEFAULTS, exempt: [], ...o })
 
@@ -134,6 +138,20 @@ describe('the limiter', () => {
     assert.deepEqual(m.question, [{ name: 'www.example.test.', type: 1, class: 1 }])
     assert.equal(m.answer.length + m.authority.length + m.additional.length, 0)
     assert.equal(r.length, 12 + 22)
+  })
+})
+
+describe('reloads', () => {
+  test('rate_limit, cookies and server_id apply on reload; other dns settings need a restart', async () => {
+    const dir = await writeConfig({ 'zones/example.test.yaml': zone() })
+    const file = join(dir, 'gslb.yaml')
+    const load = async (dns: string): Promise<Awaited<ReturnType<typeof loadConfig>>> => {
+      await writeFile(file, `listen: { dns: ["127.0.0.1:0"] }\nzones: zones/\ndns: ${dns}\n`)
+      return await loadConfig(file)
+    }
+    const before = await load('{ rate_limit: { responses_per_second: 20 } }')
+    assert.deepEqual(restartNeeded(before, await load('{ rate_limit: { responses_per_second: 5, slip: 1 }, server_id: a, cookies: { enabled: false } }')), [])
+    assert.deepEqual(restartNeeded(before, await load('{ rate_limit: { responses_per_second: 20 }, max_tcp_per_client: 5 }')), ['dns'])
   })
 })
 
