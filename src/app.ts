@@ -150,13 +150,15 @@ export class Gslb {
     this.feed = new DashboardFeed(this.core.snapshot, { clock, dnsAnswers: counting ? this.dns.stats.memberAnswers : undefined, redirects: httpStats?.memberRedirects })
     this.core.onPublish(s => this.feed.publish(s))
     const feed = this.feed
-    const token = config.adminListen === undefined ? undefined : adminToken(config)
-    if (config.adminListen !== undefined && token === undefined && !isLoopback(config.adminListen.host)) {
-      throw new GslbError(ErrorCode.ADMIN_TOKEN, `listen.admin ${hostPort(config.adminListen.host, config.adminListen.port)} is not a loopback address: set ${TOKEN_ENV} or admin.token_file`)
+    // Offline (explain --offline) serves nothing: no admin listener, so no token is needed either.
+    const adminListen = options.offline === true ? undefined : config.adminListen
+    const token = adminListen === undefined ? undefined : adminToken(config)
+    if (adminListen !== undefined && token === undefined && !isLoopback(adminListen.host)) {
+      throw new GslbError(ErrorCode.ADMIN_TOKEN, `listen.admin ${hostPort(adminListen.host, adminListen.port)} is not a loopback address: set ${TOKEN_ENV} or admin.token_file`)
     }
-    this.admin = config.adminListen === undefined
+    this.admin = adminListen === undefined
       ? undefined
-      : new AdminServer(this.core, config.adminListen, log.child({ mod: 'admin' }), {
+      : new AdminServer(this.core, adminListen, log.child({ mod: 'admin' }), {
         ...(token === undefined ? {} : { token }),
         isPublic: isPublicPath,
         extend: [

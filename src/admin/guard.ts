@@ -8,7 +8,7 @@
  *   must name it (a loopback address, `localhost`, or the listen address): a name an attacker
  *   points at 127.0.0.1 is refused. With a token, a page cannot have it, so any Host is fine.
  */
-import { isIP } from 'node:net'
+import { isLoopback } from './auth.js'
 
 export interface GuardOptions {
   readonly tokenRequired: boolean
@@ -28,7 +28,7 @@ export function refuseBrowserAbuse (host: string | undefined, origin: string | u
   }
   if (!opts.tokenRequired) {
     if (asked === undefined) return 'a Host header is required'
-    const local = asked === 'localhost' || asked === opts.listenHost || (isIP(asked) === 4 && asked.startsWith('127.')) || asked === '::1'
+    const local = asked === 'localhost' || asked === opts.listenHost || isLoopback(asked)
     if (!local) return `Host ${asked} is not this machine: without an admin token the API answers only to loopback names (docs/operations.md)`
   }
   return undefined

@@ -14,7 +14,7 @@
  * Each node keeps a copy of the last state it read in its state file (health.state_file), and
  * starts from it when Redis is unreachable at start: a restart never forgets a drain.
  */
-import { AdminTable, applyChange, decodeTable, encodeTable, type AdminChange, type AdminStore } from '../core/admin-state.js'
+import { AdminTable, applyChange, decodeTable, encodeEntry, encodeTable, type AdminChange, type AdminStore } from '../core/admin-state.js'
 import type { FileAdminStore } from '../core/admin-file-store.js'
 import type { Clock } from '../core/clock.js'
 import { ErrorCode, GslbError } from '../errors.js'
@@ -85,8 +85,9 @@ export class RedisAdminStore implements AdminStore {
         const multi = cmd.multi()
         for (const key of keys) {
           const entry = applyChange(current.get(key, now), change)
-          if (entry === undefined) multi.hdel(this.#hash, key)
-          else multi.hset(this.#hash, key, JSON.stringify(encodeTable(new AdminTable(new Map([[key, entry]])), now).members[key]))
+          // An entry that expires before it is written is as good as none (encodeTable drops it too).
+          if (entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= now)) multi.hdel(this.#hash, key)
+          else multi.hset(this.#hash, key, JSON.stringify(encodeEntry(entry)))
         }
         // Expired entries go when anything is written.
         for (const [key, e] of current.entries) if (!keys.includes(key) && e.expiresAt !== undefined && e.expiresAt <= now) multi.hdel(this.#hash, key)

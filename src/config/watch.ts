@@ -18,7 +18,6 @@ export class ConfigWatch {
   #zonesDir: string
   readonly #watchers: FSWatcher[] = []
   #timer: NodeJS.Timeout | undefined
-  #running: Promise<unknown> = Promise.resolve()
   #closed = false
 
   constructor (file: string, zonesDir: string, reload: () => Promise<unknown>, log: Logger) {
@@ -66,6 +65,7 @@ export class ConfigWatch {
     if (this.#closed) return
     this.#log.info('configuration files changed; reloading')
     // One reload at a time; a change during one is picked up by the next.
-    this.#running = this.#running.then(() => this.#reload()).catch(() => {})
+    // The reload runs after any reload in progress (Gslb.reload() queues them).
+    void this.#reload().catch(() => {})
   }
 }

@@ -119,17 +119,22 @@ export function encodeTable (table: AdminTable, now: number): StateJson {
   const out: StateJson = { version: 1, members: {} }
   for (const [key, e] of [...table.entries].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) {
     if (e.expiresAt !== undefined && e.expiresAt <= now) continue
-    out.members[key] = {
-      state: e.state,
-      ...(e.force === undefined ? {} : { force: e.force }),
-      ...(e.weight === undefined ? {} : { weight: e.weight }),
-      ...(e.expiresAt === undefined ? {} : { expires_at: new Date(e.expiresAt).toISOString() }),
-      ...(e.setAt === undefined ? {} : { set_at: new Date(e.setAt).toISOString() }),
-      ...(e.setBy === undefined ? {} : { set_by: e.setBy }),
-      ...(e.note === undefined ? {} : { note: e.note }),
-    }
+    out.members[key] = encodeEntry(e)
   }
   return out
+}
+
+/** One entry in its persisted form (a member of StateJson). */
+export function encodeEntry (e: AdminEntry): StateJson['members'][string] {
+  return {
+    state: e.state,
+    ...(e.force === undefined ? {} : { force: e.force }),
+    ...(e.weight === undefined ? {} : { weight: e.weight }),
+    ...(e.expiresAt === undefined ? {} : { expires_at: new Date(e.expiresAt).toISOString() }),
+    ...(e.setAt === undefined ? {} : { set_at: new Date(e.setAt).toISOString() }),
+    ...(e.setBy === undefined ? {} : { set_by: e.setBy }),
+    ...(e.note === undefined ? {} : { note: e.note }),
+  }
 }
 
 const STATES: readonly unknown[] = ['ready', 'drain', 'maint']

@@ -199,8 +199,8 @@ export class GslbCore {
       // A new reason alone (a different failure, a count toward rise/fall) is a debug line.
       const fields = { target: key, status: t.health.status, reason: t.health.reason, reported: t.reported }
       if (changed) this.#opts.log.info(fields, 'health changed')
-      if (statusChanged) this.#opts.events?.transition(t.spec.check.name, t.health.status)
       else this.#opts.log.debug(fields, 'health reason changed')
+      if (statusChanged) this.#opts.events?.transition(t.spec.check.name, t.health.status)
       this.#opts.sharedHealth?.share(key, t.health)
     }
     this.#schedulePublish()

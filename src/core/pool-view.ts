@@ -152,10 +152,15 @@ export function needed (min: PoolConfig['minHealthy'], size: number): number {
  * family (config validation guarantees fallbacks form no loop). `sites`, for geo and nearest
  * pools, is the client's ordered site list: the first site with enough eligible members serves.
  */
+/** Whether `m` can serve `family`: an address of that family, a host name, or a URL. */
+export function inFamily (m: MemberView, family: FamilyKey): boolean {
+  return family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family
+}
+
 export function decideFamily (pool: PoolConfig, members: readonly MemberView[], family: FamilyKey,
   resolveFallback: (name: string) => FamilyDecision, sites?: readonly string[]): FamilyDecision {
   const label = family === 'host' ? 'host names' : family === 'url' ? 'URL' : `IPv${family}`
-  const candidates = members.filter(m => family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family)
+  const candidates = members.filter(m => inFamily(m, family))
   const base = { servedBy: pool.name, fallback: undefined }
   if (candidates.length === 0) {
     return { ...base, kind: 'empty', mode: 'empty', members: [], degraded: false, ttl: pool.ttl, reasons: [`pool ${pool.name} has no ${label} members: NODATA`] }

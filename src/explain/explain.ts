@@ -9,7 +9,7 @@ import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Choice } from '../core/choose.js'
 import type { Snapshot } from '../core/core.js'
-import { familyOf, type FamilyKey, type MemberView, type PoolView } from '../core/pool-view.js'
+import { familyOf, inFamily, type FamilyKey, type MemberView, type PoolView } from '../core/pool-view.js'
 import { RCODE_NAME, TYPE } from '../dns/constants.js'
 import { decodeMessage } from '../dns/decode.js'
 import { encodeQuery } from '../dns/encode-query.js'
@@ -169,8 +169,7 @@ function poolPart (snapshot: Snapshot, poolName: string, family: FamilyKey, c: C
     eligible: m.eligible,
     why: m.why,
   })
-  const ofFamily = (m: MemberView): boolean => family === 'host' ? m.config.host !== undefined : family === 'url' ? m.config.url !== undefined : m.config.family === family
-  const members = (view?.members ?? []).filter(ofFamily)
+  const members = (view?.members ?? []).filter(m => inFamily(m, family))
   const chosenAt = place === undefined || c.decision.site === undefined ? -1 : place.sites.indexOf(c.decision.site)
   const sites: SiteLine[] = place === undefined
     ? []

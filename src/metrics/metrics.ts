@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Snapshot, CoreEvents } from '../core/core.js'
 import type { Slots } from '../core/slots.js'
 import type { HealthStatus } from '../core/health-state.js'
+import { inFamily } from '../core/pool-view.js'
 import { QTYPES, RCODES, type DnsStats } from '../dns/stats.js'
 import type { DnsCounters } from '../dns/server.js'
 import { STATUSES, type HttpStats } from '../http/stats.js'
@@ -188,8 +189,10 @@ export class Metrics {
     gauge(r, 'gslb_pool_eligible_members', 'Eligible members of a pool, by family.', ['pool', 'family'], 'average', g => {
       for (const p of src.snapshot().pools) {
         for (const f of [4, 6, 'host', 'url'] as const) {
-          const n = p.members.filter(m => m.eligible && (f === 'host' ? m.config.host !== undefined : f === 'url' ? m.config.url !== undefined : m.config.family === f)).length
-          if (n > 0 || p.members.some(m => f === 'url' ? m.config.url !== undefined : f === 'host' ? m.config.host !== undefined : m.config.family === f)) g.set({ pool: p.name, family: famName(f) }, n)
+          let serving = 0
+          let eligible = 0
+          for (const m of p.members) if (inFamily(m, f)) { serving++; if (m.eligible) eligible++ }
+          if (serving > 0) g.set({ pool: p.name, family: famName(f) }, eligible)
         }
       }
     })
