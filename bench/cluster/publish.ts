@@ -13,7 +13,6 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { RedisHealth } from '../../src/cluster/redis-health.js'
@@ -22,15 +21,14 @@ import type { ClusterOptions } from '../../src/config/model.js'
 import { systemClock } from '../../src/core/clock.js'
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../../src/core/health-state.js'
 import { silentLogger } from '../../src/log.js'
+import { freePort } from '../../src/net/free-port.js'
 
 const { values } = parseArgs({ options: { members: { type: 'string', default: '10000' }, nodes: { type: 'string', default: '3' }, idle: { type: 'string', default: '5' } } })
 const N = Number(values.members)
 const NODES = Number(values.nodes)
 const IDLE_S = Number(values.idle)
 
-const port = await new Promise<number>(resolve => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-})
+const port = await freePort()
 const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
 await new Promise<void>(resolve => redis.stdout.on('data', (d: Buffer) => { if (d.toString().includes('Ready to accept')) resolve() }))
 const probe = new Redis(port, '127.0.0.1')

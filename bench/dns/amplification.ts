@@ -11,10 +11,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { freePort } from '../../src/net/free-port.js'
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '20000' }, seconds: { type: 'string', default: '5' } } })
 const RATE = Number(values.rate)
@@ -30,12 +30,6 @@ records:
   ns1: { A: 127.0.0.1 }
   www: { A: 192.0.2.10 }
 `
-
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-  })
-}
 
 async function start (rateLimit: string): Promise<{ proc: ChildProcess, port: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'gslb-amp-'))

@@ -7,7 +7,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net'
 import { unmapIPv4 } from '../net/address.js'
-import { bytesToIp, ipToBytes } from './wire-bytes.js'
+import { bytesToIp, ipToBytes, isMappedPrefix } from './wire-bytes.js'
 
 /** Where the address came from: the ECS option, a trusted proxy's header, or the connection's peer. */
 export type ClientSource = 'ecs' | 'forwarded' | 'peer'
@@ -116,9 +116,4 @@ export class ClientAddress {
 
   /** The ECS scope a hash decision needs: the hashed prefix, at most what the client sent. */
   get hashScope (): number { return Math.min(this.bits, HASH_BITS[this.family]) }
-}
-
-function isMappedPrefix (b: Buffer): boolean {
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false
-  return b[10] === 0xff && b[11] === 0xff
 }

@@ -17,6 +17,40 @@ export function ipToBytes (text: string): Buffer {
   return out
 }
 
+let lastText = ''
+let lastBytes: Buffer | undefined
+
+/**
+ * A client's address as it is matched and hashed: 4 octets for IPv4 (IPv4-mapped IPv6 included),
+ * 16 for IPv6, undefined for anything else. The last answer is kept: the rate limiter and the
+ * cookie check of one query ask for the same address. Callers must not modify what it returns.
+ */
+export function addressBytes (text: string): Buffer | undefined {
+  if (text === lastText) return lastBytes
+  let out: Buffer | undefined
+  if (isIPv4(text)) {
+    out = Buffer.allocUnsafe(4)
+    let octet = 0; let n = 0
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 46) { out[n++] = octet; octet = 0 } else octet = octet * 10 + c - 48
+    }
+    out[n] = octet
+  } else if (isIPv6(text)) {
+    out = ipToBytes(text)
+    if (isMappedPrefix(out)) out = out.subarray(12)
+  }
+  lastText = text
+  lastBytes = out
+  return out
+}
+
+/** The first 96 bits of `::ffff:0:0/96`, the IPv4-mapped IPv6 prefix. */
+export function isMappedPrefix (b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false
+  return b[10] === 0xff && b[11] === 0xff
+}
+
 export function bytesToIp (b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
   const groups: string[] = []

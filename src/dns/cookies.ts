@@ -5,8 +5,7 @@
  * secret (every worker, and every node given the same `dns.cookies.secret`) verifies it, so no
  * per-client state is kept. docs/security.md says how they are used.
  */
-import { isIPv4 } from 'node:net'
-import { ipToBytes } from '../core/wire-bytes.js'
+import { addressBytes } from '../core/wire-bytes.js'
 import { siphash24 } from './siphash.js'
 
 export const CLIENT_COOKIE = 8
@@ -40,6 +39,8 @@ export interface CookieSecrets {
 
 const input = Buffer.alloc(CLIENT_COOKIE + 8 + 16)
 const hash = Buffer.alloc(8)
+/** Hashed for a client whose address cannot be read (never one Node reports). */
+const NO_ADDRESS = Buffer.alloc(4)
 
 /**
  * The cookie option for the reply to a query whose COOKIE option is `msg[at, at + len)` (a valid
@@ -48,7 +49,7 @@ const hash = Buffer.alloc(8)
  * renew it on every reply; it costs one hash).
  */
 export function answerCookie (secrets: CookieSecrets, msg: Buffer, at: number, len: number, client: string, now: number): { reply: Buffer, verdict: Cookie } {
-  const ip = addressBytes(client)
+  const ip = addressBytes(client) ?? NO_ADDRESS
   let verdict: Cookie = Cookie.CLIENT_ONLY
   if (len > CLIENT_COOKIE) {
     verdict = len === CLIENT_COOKIE + SERVER_COOKIE && (
@@ -81,20 +82,4 @@ function serverHash (secret: Buffer, cookie: Buffer, at: number, ip: Buffer, out
   cookie.copy(input, 0, at, at + 16)
   ip.copy(input, 16)
   siphash24(secret, input, 0, 16 + ip.length, out, outAt)
-}
-
-const v4 = Buffer.alloc(4)
-/** The client's address as 4 or 16 octets (IPv4-mapped IPv6 as IPv4; anything unreadable as 0.0.0.0). */
-function addressBytes (client: string): Buffer {
-  const a = client.startsWith('::ffff:') && isIPv4(client.slice(7)) ? client.slice(7) : client
-  if (isIPv4(a)) {
-    let octet = 0; let n = 0
-    for (let i = 0; i < a.length; i++) {
-      const c = a.charCodeAt(i)
-      if (c === 46) { v4[n++] = octet; octet = 0 } else octet = octet * 10 + c - 48
-    }
-    v4[n] = octet
-    return v4
-  }
-  try { return ipToBytes(a) } catch { return Buffer.alloc(4) }
 }

@@ -181,7 +181,7 @@ function writeDynamic (msg: Buffer, q: Query, plan: Plan, prefix: number, limit:
       at += 12 + m.rdata.length
     }
   }
-  if (opt > 0) writeOpt(out, at, msg, q, 0, opts, scope)
+  if (opt > 0) writeOpt(out, at, opt, msg, q, 0, opts, scope)
   if (outcome !== undefined) { outcome.rcode = 0; outcome.truncated = tc }
   return out
 }
@@ -227,7 +227,7 @@ function write (msg: Buffer, q: Query, plan: Plan, prefix: number, limit: number
   out.writeUInt16BE((tc ? 0 : ar) + (opt > 0 ? 1 : 0), prefix + 10)
   msg.copy(out, prefix + 12, 12, qdEnd)
   if (bodyLen > 0) body.copy(out, prefix + qdEnd, 0, bodyLen)
-  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, msg, q, 0, opts, scope)
+  if (opt > 0) writeOpt(out, prefix + qdEnd + bodyLen, opt, msg, q, 0, opts, scope)
   if (outcome !== undefined) { outcome.rcode = plan.rcode; outcome.truncated = tc; outcome.limitAs = plan.limitAs }
   return out
 }
@@ -248,7 +248,7 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
   out.writeUInt32BE(0, prefix + 6)
   out.writeUInt16BE(opt > 0 ? 1 : 0, prefix + 10)
   if (qdLen > 0) msg.copy(out, prefix + 12, 12, 12 + qdLen)
-  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, msg, q, rcode >> 4, opts, scope)
+  if (opt > 0) writeOpt(out, prefix + 12 + qdLen, opt, msg, q, rcode >> 4, opts, scope)
   if (outcome !== undefined) { outcome.rcode = rcode; outcome.truncated = false }
   return out
 }
@@ -257,14 +257,14 @@ function errorResponse (msg: Buffer, q: Query, rcode: number, prefix: number, op
  * OPT: root owner, our payload size, extended rcode, version 0, DO copied, then the options: ECS
  * echoed with its scope, our COOKIE, our NSID.
  */
-function writeOpt (out: Buffer, at: number, msg: Buffer, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
+function writeOpt (out: Buffer, at: number, opt: number, msg: Buffer, q: Query, extRcode: number, opts: ResponderOptions, scope = 0): void {
   out[at] = 0
   out.writeUInt16BE(TYPE.OPT, at + 1)
   out.writeUInt16BE(opts.udpPayloadSize, at + 3)
   out[at + 5] = extRcode
   out[at + 6] = 0 // version
   out.writeUInt16BE(q.dnssecOk ? 0x8000 : 0, at + 7)
-  out.writeUInt16BE(optLength(q) - 11, at + 9)
+  out.writeUInt16BE(opt - 11, at + 9)
   let p = at + 11
   if (q.ecsAt !== -1) {
     const len = q.ecsLength
@@ -321,7 +321,7 @@ function chaosIdentity (msg: Buffer, q: Query, prefix: number, id: Buffer, opts:
     id.copy(out, at + 13)
     at += rr
   }
-  if (opt > 0) writeOpt(out, at, msg, q, 0, opts)
+  if (opt > 0) writeOpt(out, at, opt, msg, q, 0, opts)
   if (outcome !== undefined) { outcome.rcode = RCODE.NOERROR; outcome.truncated = false }
   return out
 }

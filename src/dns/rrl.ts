@@ -13,9 +13,8 @@
  * packets evenly over the workers' shared socket), so there is no cross-process state on the
  * query path. The table is a Map in least-recently-used order, bounded by `max_table_size`.
  */
-import { isIPv4 } from 'node:net'
 import type { RateLimitOptions } from '../config/model.js'
-import { ipToBytes } from '../core/wire-bytes.js'
+import { addressBytes } from '../core/wire-bytes.js'
 import type { Logger } from '../log.js'
 import { inCidr } from '../net/cidr.js'
 import { Cookie } from './cookies.js'
@@ -84,14 +83,16 @@ export class RateLimiter {
   check (client: string, o: QueryOutcome): Verdict {
     if (o.cookie === Cookie.VALID) return Verdict.SEND
     const opts = this.#o
-    let cls: number; let name: string
     const rcode = o.rcode
-    if (o.limitAs !== undefined) { cls = o.limitAs.kind; name = o.limitAs.name } else if (rcode === RCODE.NOERROR) { cls = 0; name = o.key + String.fromCharCode(o.qtype >> 8, o.qtype & 0xff) } else { cls = ERROR_CLASS; name = '' }
+    const limitAs = o.limitAs
+    const cls = limitAs !== undefined ? limitAs.kind : rcode === RCODE.NOERROR ? 0 : ERROR_CLASS
     const perSecond = (cls === Limit.NXDOMAIN ? opts.nxdomainsPerSecond : cls === ERROR_CLASS ? opts.errorsPerSecond : opts.responsesPerSecond) * this.#share
     if (perSecond === 0) return Verdict.SEND
     const network = this.#network(client)
     if (network === undefined) return Verdict.SEND
-    const key = `${network}\u0001${cls}${name}`
+    // The name is built only now: exempt clients (loopback by default) never pay for it.
+    const name = limitAs !== undefined ? limitAs.name : cls === 0 ? o.key + String.fromCharCode(o.qtype >> 8, o.qtype & 0xff) : ''
+    const key = network + '\u0001' + String(cls) + name
     const now = this.#now()
     let b = this.#table.get(key)
     if (b === undefined) {
@@ -133,19 +134,16 @@ export class RateLimiter {
     this.#log.warn({ network: b.network, class: CLASS_NAME[b.cls], name: nameText(b), limited: b.limited, logOnly: o.logOnly }, msg)
   }
 
-  /** The client's network as a short key, or undefined when it is exempt. */
+  /** The client's network as a short key, or undefined when it is exempt (or not an address). */
   #network (client: string): string | undefined {
     const o = this.#o
-    if (isIPv4(client)) {
-      const a = v4(client)
+    const bytes = addressBytes(client)
+    if (bytes === undefined) return undefined
+    if (bytes.length === 4) {
+      const a = bytes.readUInt32BE(0)
       for (const [net, mask] of this.#v4exempt) if (((a & mask) >>> 0) === net) return undefined
       const bits = o.ipv4Prefix
       return `${((bits === 32 ? a : a & (~0 << (32 - bits))) >>> 0).toString(16)}/${bits}`
-    }
-    let bytes: Buffer
-    try { bytes = ipToBytes(client) } catch { return undefined }
-    if (bytes.length === 16 && bytes.readUInt32BE(0) === 0 && bytes.readUInt32BE(4) === 0 && bytes.readUInt16BE(8) === 0 && bytes.readUInt16BE(10) === 0xffff) {
-      return this.#network(`${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`)
     }
     for (const c of o.exempt) if (c.family === 6 && inCidr(bytes, c)) return undefined
     const bits = o.ipv6Prefix
@@ -178,15 +176,6 @@ export function slipped (response: Buffer): Buffer {
 /** The exempt IPv4 networks as [network, mask] numbers. */
 function v4Nets (opts: RateLimitOptions): Array<[number, number]> {
   return opts.exempt.filter(c => c.family === 4).map(c => [c.bytes.readUInt32BE(0), c.bits === 0 ? 0 : (~0 << (32 - c.bits)) >>> 0])
-}
-
-function v4 (a: string): number {
-  let out = 0; let octet = 0
-  for (let i = 0; i < a.length; i++) {
-    const c = a.charCodeAt(i)
-    if (c === 46) { out = (out << 8) | octet; octet = 0 } else octet = octet * 10 + c - 48
-  }
-  return ((out << 8) | octet) >>> 0
 }
 
 /** A bucket's name for the log: the query name and type, the zone or cut, or nothing for errors. */

@@ -1,9 +1,7 @@
 /** The `gslb` command as a child process: run it, serve with it, stop it by PID; and free ports. */
 import assert from 'node:assert/strict'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js')
@@ -61,22 +59,8 @@ export async function stop (proc: ChildProcess): Promise<void> {
   await once(proc, 'exit')
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now. */
-export async function freePort (): Promise<number> {
-  for (;;) {
-    const tcp = createServer()
-    await new Promise<void>(resolve => tcp.listen(0, '127.0.0.1', resolve))
-    const port = (tcp.address() as { port: number }).port
-    const udp = createSocket('udp4')
-    const ok = await new Promise<boolean>(resolve => {
-      udp.once('error', () => resolve(false))
-      udp.bind(port, '127.0.0.1', () => resolve(true))
-    })
-    udp.close()
-    await new Promise<void>(resolve => tcp.close(() => resolve()))
-    if (ok) return port
-  }
-}
+/** A port free for both TCP and UDP on 127.0.0.1 (the server's own helper, src/net/free-port.ts). */
+export { freePort } from '../../src/net/free-port.js'
 
 /** Assert that `proc` exits within `limitMs`; resolves with its exit code and the time it took. */
 export async function exitsWithin (proc: ChildProcess, limitMs: number): Promise<{ code: number | null, ms: number }> {
